@@ -1,0 +1,63 @@
+/**
+ * Messages between a queue (main) and an engine worker thread (engine/worker.ts).
+ *
+ * One worker owns one Separator (one ONNX Runtime session) and runs one job at a time.
+ * Life cycle: main posts `init`; the worker answers `ready` (with the provider really used)
+ * or `init-error`. Then any number of `run`s, each answered by `progress`* then `done` or `failed`.
+ * `cancel` aborts the running job within one segment (it then answers `failed` with code CANCELED,
+ * having removed its partial files). `shutdown` disposes the session and exits.
+ */
+import type { DeviceChoice, Progress, SeparateOptions, SeparateResult } from './types.ts';
+import type { ErrorInfo } from './errors.ts';
+
+export interface InitMessage {
+  type: 'init';
+  modelId: string;
+  device: DeviceChoice;
+  /** Extra folder to look for model manifests/weights in (user models folder). */
+  modelsDir?: string;
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  threads?: number;
+}
+export interface RunMessage {
+  type: 'run';
+  jobId: string;
+  input: string;
+  /** Exact folder the stems go into (the caller decides `<out>/<model>/<track>`). */
+  outDir: string;
+  options: SeparateOptions;
+}
+export interface CancelMessage {
+  type: 'cancel';
+  jobId: string;
+}
+export interface ShutdownMessage {
+  type: 'shutdown';
+}
+export type ToWorker = InitMessage | RunMessage | CancelMessage | ShutdownMessage;
+
+export interface ReadyMessage {
+  type: 'ready';
+  modelId: string;
+  provider: string;
+}
+export interface InitErrorMessage {
+  type: 'init-error';
+  error: ErrorInfo;
+}
+export interface ProgressMessage {
+  type: 'progress';
+  jobId: string;
+  progress: Progress;
+}
+export interface DoneMessage {
+  type: 'done';
+  jobId: string;
+  result: SeparateResult;
+}
+export interface FailedMessage {
+  type: 'failed';
+  jobId: string;
+  error: ErrorInfo;
+}
+export type FromWorker = ReadyMessage | InitErrorMessage | ProgressMessage | DoneMessage | FailedMessage;
