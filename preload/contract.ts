@@ -50,6 +50,22 @@ export const JobOptions = z.object({
 });
 export type JobOptions = z.infer<typeof JobOptions>;
 
+/**
+ * Per-request overrides of the job options. Spelled out without defaults on purpose: zod 4's
+ * `.partial()` keeps `.default()`s, so `JobOptions.partial()` would turn `{ format: 'flac' }`
+ * into a full set of hard-coded defaults and silently override the user's settings.
+ */
+export const JobOptionsPatch = z.object({
+  modelId: JobOptions.shape.modelId.unwrap().optional(),
+  format: JobOptions.shape.format.unwrap().optional(),
+  bits: JobOptions.shape.bits.unwrap().optional(),
+  clipMode: JobOptions.shape.clipMode.unwrap().optional(),
+  twoStems: JobOptions.shape.twoStems.unwrap().optional(),
+  shifts: JobOptions.shape.shifts.unwrap().optional(),
+  device: JobOptions.shape.device.unwrap().optional(),
+});
+export type JobOptionsPatch = z.infer<typeof JobOptionsPatch>;
+
 export const JobError = z.object({
   /** Stable machine-readable code, e.g. NOT_AUDIO, OUTPUT_UNWRITABLE, DISK_FULL, CANCELED. */
   code: z.string(),
@@ -187,7 +203,7 @@ export const channels = {
   },
   /** Enqueue files (and folders, which are scanned recursively into one batch each). */
   'jobs:add-files': {
-    request: z.object({ paths: z.array(AbsPath).min(1).max(10_000), options: JobOptions.partial().optional() }),
+    request: z.object({ paths: z.array(AbsPath).min(1).max(10_000), options: JobOptionsPatch.optional() }),
     response: z.object({
       jobs: z.array(Job),
       batches: z.array(Batch),
@@ -196,7 +212,7 @@ export const channels = {
     }),
   },
   'jobs:add-folder': {
-    request: z.object({ path: AbsPath, options: JobOptions.partial().optional() }),
+    request: z.object({ path: AbsPath, options: JobOptionsPatch.optional() }),
     response: z.object({
       batch: Batch.nullable(),
       jobs: z.array(Job),
@@ -319,7 +335,7 @@ export function parseRequest<C extends Channel>(
   payload: unknown,
 ): { ok: true; channel: C; value: ParsedRequestOf<C> } | { ok: false; error: WireError } {
   if (!isChannel(channel)) {
-    return { ok: false, error: { code: 'UNKNOWN_CHANNEL', message: `Unknown channel: ${String(channel).slice(0, 80)}` } };
+    return { ok: false, error: { code: 'UNKNOWN_CHANNEL', message: `Unknown channel: ${typeof channel === 'string' ? channel.slice(0, 80) : typeof channel}` } };
   }
   const parsed = channels[channel].request.safeParse(payload ?? {});
   if (!parsed.success) {
