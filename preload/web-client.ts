@@ -1,0 +1,203 @@
+/**
+ * `window.demix` for a browser page served by the local web bridge (`demix serve`).
+ *
+ * Same DemixApi as the Electron preload: invoke over `POST /api/invoke/<channel>`, pushed
+ * events over the `/api/events` WebSocket (reconnecting, with a re-sync of jobs and queue state
+ * after a reconnect), media over `/media/<jobId>/<stem>`. Imports only the contract.
+ */
+import {
+  CONTRACT_VERSION,
+  DemixRemoteError,
+  eventNames,
+  type Channel,
+  type DemixApi,
+  type EventName,
+  type EventPayload,
+  type RequestOf,
+  type ResponseOf,
+  type WireResult,
+} from './contract.ts';
+
+/** The subset of the browser WebSocket the client uses (the `ws` package matches it too). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  close(): void;
+}
+export type WebSocketCtor = new (url: string) => WebSocketLike;
+
+export interface WebClientOptions {
+  /** e.g. `http://127.0.0.1:5123` or `location.origin`. */
+  baseUrl: string;
+  token: string;
+  /** Defaults to globalThis.fetch / globalThis.WebSocket. */
+  fetch?: typeof fetch;
+  WebSocket?: WebSocketCtor;
+  /** Reconnect delays grow from minDelayMs to maxDelayMs. */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /** Called when the event stream connects (true) or drops (false). */
+  onConnectionChange?(connected: boolean): void;
+}
+
+export interface WebClient extends DemixApi {
+  /** Closes the event stream and stops reconnecting. */
+  close(): void;
+}
+
+type AnyListener = (payload: unknown) => void;
+
+export function createWebClient(opts: WebClientOptions): WebClient {
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const WS = opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
+  const minDelay = opts.reconnect?.minDelayMs ?? 500;
+  const maxDelay = opts.reconnect?.maxDelayMs ?? 5000;
+  const listeners = new Map<EventName, Set<AnyListener>>();
+  let socket: WebSocketLike | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let delay = minDelay;
+  let everConnected = false;
+  let closed = false;
+
+  const total = () => [...listeners.values()].reduce((n, s) => n + s.size, 0);
+
+  const emit = (event: EventName, payload: unknown) => {
+    for (const l of [...(listeners.get(event) ?? [])]) {
+      try {
+        l(payload);
+      } catch (e) {
+        console.error(`demix: a listener for ${event} threw`, e);
+      }
+    }
+  };
+
+  async function invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/invoke/${/^[a-z:-]+$/.test(channel) ? channel : encodeURIComponent(channel)}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${opts.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(request ?? {}),
+      });
+    } catch {
+      throw new DemixRemoteError('INTERNAL', 'Lost the connection to Demix: is `demix serve` still running?');
+    }
+    if (res.status === 401) {
+      throw new DemixRemoteError('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.');
+    }
+    let body: WireResult<ResponseOf<C>>;
+    try {
+      body = (await res.json()) as WireResult<ResponseOf<C>>;
+    } catch {
+      throw new DemixRemoteError('INTERNAL', `Demix answered ${res.status} without a readable body.`);
+    }
+    if (body && body.ok === true) return body.value;
+    if (body && body.ok === false && body.error) throw new DemixRemoteError(body.error.code, body.error.message);
+    throw new DemixRemoteError('INTERNAL', `Demix answered ${res.status} with an unexpected body.`);
+  }
+
+  /** After a reconnect, events may have been missed: replay the current state as events. */
+  async function resync() {
+    try {
+      const [list, state] = await Promise.all([invoke('jobs:list', {}), invoke('queue:state', {})]);
+      for (const job of list.jobs) emit('job-updated', job);
+      for (const batch of list.batches) emit('batch-updated', batch);
+      emit('queue-state', state);
+    } catch {
+      // The next reconnect tries again.
+    }
+  }
+
+  function connect() {
+    if (closed || socket || !WS) return;
+    const wsUrl = `${base.replace(/^http/, 'ws')}/api/events?token=${encodeURIComponent(opts.token)}`;
+    let ws: WebSocketLike;
+    try {
+      ws = new WS(wsUrl);
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      delay = minDelay;
+      opts.onConnectionChange?.(true);
+      if (everConnected) void resync();
+      everConnected = true;
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return;
+      let msg: { event?: unknown; payload?: unknown };
+      try {
+        msg = JSON.parse(ev.data) as typeof msg;
+      } catch {
+        return;
+      }
+      if (typeof msg.event === 'string' && (eventNames as string[]).includes(msg.event)) emit(msg.event as EventName, msg.payload);
+    };
+    ws.onerror = () => {
+      /* onclose follows */
+    };
+    ws.onclose = () => {
+      if (socket === ws) socket = null;
+      if (everConnected) opts.onConnectionChange?.(false);
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    if (closed || timer || total() === 0) return;
+    timer = setTimeout(() => {
+      timer = null;
+      connect();
+    }, delay);
+    delay = Math.min(maxDelay, delay * 2);
+  }
+
+  function disconnectIfIdle() {
+    if (total() > 0) return;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const ws = socket;
+    socket = null;
+    everConnected = false;
+    if (ws) {
+      ws.onclose = null;
+      ws.close();
+    }
+  }
+
+  return {
+    host: 'web',
+    contractVersion: CONTRACT_VERSION,
+    invoke,
+    on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      const l = listener as AnyListener;
+      set.add(l);
+      connect();
+      return () => {
+        set.delete(l);
+        disconnectIfIdle();
+      };
+    },
+    mediaUrl(jobId, stem) {
+      return `${base}/media/${encodeURIComponent(jobId)}/${encodeURIComponent(stem)}?token=${encodeURIComponent(opts.token)}`;
+    },
+    pathForFile() {
+      return null;
+    },
+    startDrag() {
+      // Dragging files out of a browser tab into a DAW is not possible; the desktop app does it.
+    },
+    close() {
+      closed = true;
+      listeners.clear();
+      disconnectIfIdle();
+    },
+  };
+}
