@@ -1,0 +1,442 @@
+/**
+ * The separator: one ONNX Runtime session, reused across files, applying HTDemucs the way
+ * `demucs.apply.apply_model` does — segments with overlap 0.25 and triangle weights (each chunk
+ * of the last, shorter kind centred and zero-padded as TensorChunk.padded does, then center-trimmed),
+ * optional random shifts averaged — streaming: the input is decoded as it goes and finished
+ * samples are written as soon as no later segment touches them, so memory does not grow with
+ * the length of the song.
+ *
+ * One deliberate difference from `demucs.separate`: the mixture's mean is not subtracted and added
+ * back to every stem (that plants the mixture's DC offset into all stems; the ONNX graph
+ * normalises its own input).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { resolveModel, type LocateOptions, type ModelManifest } from '../models/registry.ts';
+import { decodeAudio, probeAudio } from './decode.ts';
+import { SpecTransform, triangleWeights } from './dsp.ts';
+import { ShiftAccumulator } from './shift-accumulator.ts';
+import { openAudioWriter, type AudioWriter } from './encode.ts';
+import { DemixError, toErrorInfo } from './errors.ts';
+import { createSession, ort, type ProviderName } from './session.ts';
+import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
+import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
+
+export interface SeparatorOptions extends LocateOptions {
+  modelId?: string;
+  device?: DeviceChoice;
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  threads?: number;
+}
+
+/** Receives finished samples: planar per source [source][channel] views of equal length. */
+type Sink = (sources: Float32Array[][], frames: number) => Promise<void>;
+
+/** Tiny deterministic PRNG for shifts (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Separator {
+  private readonly spec: SpecTransform;
+  private readonly weights: Float32Array;
+  private readonly stride: number;
+  // Pre-allocated per-segment buffers (the hot loop allocates nothing of its own).
+  private readonly mixBuf: Float32Array;
+  private readonly specBuf: Float32Array;
+  private busy = false;
+  /** Total session.run time and count, for benchmarks. */
+  runMs = 0;
+  runs = 0;
+
+  private constructor(
+    readonly manifest: ModelManifest,
+    readonly weightsPath: string,
+    private readonly session: ort.InferenceSession,
+    readonly provider: ProviderName,
+    readonly fallbackReason: string | null,
+    readonly loadMs: number,
+  ) {
+    const { segment, stft, overlap } = manifest;
+    this.spec = new SpecTransform(stft.nFft, stft.hop, segment);
+    this.weights = triangleWeights(segment);
+    this.stride = Math.floor((1 - overlap) * segment);
+    this.mixBuf = new Float32Array(2 * segment);
+    this.specBuf = new Float32Array(4 * this.spec.bins * this.spec.frames);
+  }
+
+  static async create(opts: SeparatorOptions = {}): Promise<Separator> {
+    const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
+    const s = await createSession(weightsPath, opts.device ?? 'auto', { threads: opts.threads });
+    return new Separator(manifest, weightsPath, s.session, s.provider, s.fallbackReason, s.loadMs);
+  }
+
+  get stems(): string[] {
+    return this.manifest.stems;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** Runs the model on one segment: mixBuf → time-domain sources [S][2][segment] (ORT's output buffer). */
+  async runSegment(): Promise<Float32Array> {
+    const { segment, io } = this.manifest;
+    const S = this.manifest.stems.length;
+    this.spec.forward(this.mixBuf, this.specBuf);
+    const feeds: Record<string, ort.Tensor> = {
+      [io.inputs.mix]: new ort.Tensor('float32', this.mixBuf, [1, 2, segment]),
+      [io.inputs.spec]: new ort.Tensor('float32', this.specBuf, [1, 4, this.spec.bins, this.spec.frames]),
+    };
+    const t0 = performance.now();
+    const out = await this.session.run(feeds);
+    this.runMs += performance.now() - t0;
+    this.runs++;
+    const specOut = out[io.outputs.spec].data as Float32Array;
+    const timeOut = out[io.outputs.time].data as Float32Array;
+    if (timeOut.length !== S * 2 * segment) throw new DemixError('INTERNAL', `Model output has ${timeOut.length} samples, expected ${S * 2 * segment}: the manifest does not match the weights.`);
+    this.spec.inverseAdd(specOut, timeOut, S);
+    return timeOut;
+  }
+
+  /**
+   * One pass of apply_model's split loop over a stream: `zerosBefore` zero samples are prepended
+   * (a shift) and dropped again from the output.
+   */
+  private async pass(
+    chunks: AsyncIterable<Float32Array>,
+    zerosBefore: number,
+    sink: Sink,
+    onSegment: (estimatedTotal: number | null) => void,
+    opts: { skipCoveredTail: boolean; signal?: AbortSignal; expectedFrames: number | null },
+  ): Promise<number> {
+    const { segment } = this.manifest;
+    const S = this.manifest.stems.length;
+    const stride = this.stride;
+    const w = this.weights;
+    // Input ring: planar, absolute sample index inStart .. inStart + inLen.
+    const inCap = 2 * segment + stride;
+    const inL = new Float32Array(inCap);
+    const inR = new Float32Array(inCap);
+    let inStart = 0;
+    let inLen = 0;
+    // Output accumulators: planar per source/channel, absolute index accStart ...
+    const accCap = segment + stride;
+    const acc: Float32Array[][] = Array.from({ length: S }, () => [new Float32Array(accCap), new Float32Array(accCap)]);
+    const sumW = new Float32Array(accCap);
+    let accStart = 0;
+    let emitted = 0; // absolute index of the next sample to hand to the sink
+    const outViews: Float32Array[][] = Array.from({ length: S }, () => [new Float32Array(stride + segment), new Float32Array(stride + segment)]);
+
+    const iterator = chunks[Symbol.asyncIterator]();
+    let eof = false;
+    let pendingZeros = zerosBefore;
+    let carry: Float32Array | null = null; // interleaved frames not yet copied into the ring
+    const fill = async (upTo: number) => {
+      // make input available up to absolute index `upTo` (or to the end of the stream)
+      while (!eof && inStart + inLen < upTo) {
+        if (inLen === inCap) throw new Error('internal: input ring overflow');
+        if (pendingZeros > 0) {
+          const n = Math.min(pendingZeros, inCap - inLen);
+          inL.fill(0, inLen, inLen + n);
+          inR.fill(0, inLen, inLen + n);
+          inLen += n;
+          pendingZeros -= n;
+          continue;
+        }
+        if (!carry) {
+          const r = await iterator.next();
+          if (r.done) {
+            eof = true;
+            break;
+          }
+          carry = r.value;
+        }
+        const c: Float32Array = carry;
+        const frames = c.length >> 1;
+        const n = Math.min(frames, inCap - inLen);
+        for (let k = 0; k < n; k++) {
+          inL[inLen + k] = c[2 * k];
+          inR[inLen + k] = c[2 * k + 1];
+        }
+        inLen += n;
+        carry = n < frames ? c.subarray(2 * n) : null;
+      }
+    };
+    const dropInputBefore = (abs: number) => {
+      const k = Math.min(abs - inStart, inLen);
+      if (k <= 0) return;
+      inL.copyWithin(0, k, inLen);
+      inR.copyWithin(0, k, inLen);
+      inStart += k;
+      inLen -= k;
+    };
+
+    const emitUpTo = async (abs: number) => {
+      // hand finished samples [emitted, abs) to the sink, normalised by the summed weights
+      const from = emitted;
+      if (abs <= from) return;
+      const n = abs - from;
+      const off = from - accStart;
+      const skip = Math.max(0, zerosBefore - from); // the shift's zeros are not output
+      const m = Math.max(0, n - skip);
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < 2; c++) {
+          const a = acc[s][c];
+          const o = outViews[s][c];
+          for (let t = 0; t < m; t++) o[t] = a[off + skip + t] / sumW[off + skip + t];
+        }
+      if (m > 0) await sink(outViews.map((p) => [p[0].subarray(0, m), p[1].subarray(0, m)]), m);
+      emitted = abs;
+      // slide accumulators so that accStart = emitted
+      const k = emitted - accStart;
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < 2; c++) {
+          acc[s][c].copyWithin(0, k);
+          acc[s][c].fill(0, accCap - k);
+        }
+      sumW.copyWithin(0, k);
+      sumW.fill(0, accCap - k);
+      accStart = emitted;
+    };
+
+    let offset = 0;
+    let total: number | null = null;
+    let prevEnd = -1;
+    try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      await fill(offset + segment);
+      if (eof) total = inStart + inLen;
+      if (total !== null && offset >= total) break;
+      if (total !== null && opts.skipCoveredTail && prevEnd >= total) break; // covered by the previous segment
+      const chunkLen = total === null ? segment : Math.min(segment, total - offset);
+      const delta = segment - chunkLen;
+      const start = offset - Math.floor(delta / 2); // TensorChunk.padded: centred, zeros outside the track
+      const L = this.mixBuf.subarray(0, segment);
+      const R = this.mixBuf.subarray(segment);
+      const avail0 = inStart;
+      const avail1 = inStart + inLen;
+      if (start < avail0 && start >= 0) throw new Error(`internal: input before ${avail0} was dropped (needed ${start})`);
+      for (let i = 0; i < segment; i++) {
+        const a = start + i;
+        if (a >= avail0 && a < avail1 && (total === null || a < total)) {
+          L[i] = inL[a - inStart];
+          R[i] = inR[a - inStart];
+        } else {
+          L[i] = 0;
+          R[i] = 0;
+        }
+      }
+      const out = await this.runSegment();
+      // center_trim to chunkLen, then weighted overlap-add with weight[:chunk_length]
+      const trim = Math.floor(delta / 2);
+      const base = offset - accStart;
+      for (let s = 0; s < S; s++)
+        for (let c = 0; c < 2; c++) {
+          const a = acc[s][c];
+          const src = (2 * s + c) * segment + trim;
+          for (let t = 0; t < chunkLen; t++) a[base + t] += w[t] * out[src + t];
+        }
+      for (let t = 0; t < chunkLen; t++) sumW[base + t] += w[t];
+      prevEnd = offset + chunkLen;
+      const est = total ?? opts.expectedFrames;
+      onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
+      offset += stride;
+      // everything before the next segment's start is final
+      await emitUpTo(total === null ? offset : Math.min(offset, total));
+      // keep half a segment of input before the next offset (a last, shorter chunk is centred)
+      dropInputBefore(offset - Math.ceil(segment / 2));
+    }
+    } finally {
+      if (!eof) await iterator.return?.(undefined); // stops ffmpeg
+    }
+    if (total === null) total = inStart + inLen;
+    await emitUpTo(total);
+    return Math.max(0, total - zerosBefore);
+  }
+
+  /** Number of segments for a track of `frames` samples. */
+  segmentsFor(frames: number, skipCoveredTail = true): number {
+    const { segment } = this.manifest;
+    let n = 0;
+    let prevEnd = -1;
+    for (let o = 0; o < frames; o += this.stride) {
+      if (skipCoveredTail && prevEnd >= frames) break;
+      n++;
+      prevEnd = o + Math.min(segment, frames - o);
+    }
+    return Math.max(n, 1);
+  }
+
+  /**
+   * Separates one file into `outDir/<stem>.<ext>`. Files appear only when complete; on any error
+   * or cancellation no partial output is left behind.
+   */
+  async separate(input: string, outDir: string, options: Partial<SeparateOptions> = {}, control: RunControl = {}): Promise<SeparateResult> {
+    if (this.busy) throw new DemixError('INTERNAL', 'This separator is already running a job (use one Separator per worker).');
+    this.busy = true;
+    try {
+      return await this.separateInner(input, outDir, { ...DEFAULT_SEPARATE_OPTIONS, ...options }, control);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async separateInner(input: string, outDir: string, o: SeparateOptions, control: RunControl): Promise<SeparateResult> {
+    const t0 = performance.now();
+    const runMs0 = this.runMs;
+    const runs0 = this.runs;
+    const { signal, onProgress } = control;
+    const stems = this.manifest.stems;
+    const sr = this.manifest.sampleRate;
+    if (o.twoStems && !stems.includes(o.twoStems)) {
+      throw new DemixError('BAD_OPTIONS', `--two-stems ${o.twoStems}: this model's stems are ${stems.join(', ')}.`);
+    }
+    if (!Number.isInteger(o.shifts) || o.shifts < 0 || o.shifts > 20) throw new DemixError('BAD_OPTIONS', `shifts must be a whole number from 0 to 20 (got ${o.shifts}).`);
+    signal?.throwIfAborted();
+    const info = await probeAudio(input);
+    const expectedFrames = info.durationSec ? Math.round(info.durationSec * sr) : null;
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch (e) {
+      const i = toErrorInfo(e, { outputDir: outDir });
+      throw new DemixError(i.code === 'INTERNAL' ? 'OUTPUT_UNWRITABLE' : i.code, i.code === 'INTERNAL' ? `Cannot create the output folder ${outDir} (${(e as Error).message}): choose another output folder.` : i.message);
+    }
+    const ext = o.format;
+    const outNames = o.twoStems ? [o.twoStems, `no_${o.twoStems}`] : stems;
+    const writers: AudioWriter[] = [];
+    const cleanup = async () => {
+      await Promise.all(writers.map((w) => w.abort()));
+    };
+    try {
+      for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2 }));
+      const passes = Math.max(1, o.shifts);
+      const maxShift = Math.floor(0.5 * sr);
+      const rand = prng(o.seed ?? Date.now());
+      const perPass = expectedFrames ? this.segmentsFor(expectedFrames + (o.shifts ? maxShift : 0), o.skipCoveredTail ?? true) : 0;
+      let segmentsTotal = perPass * passes;
+      let segmentsDone = 0;
+      let firstSegMs: number | null = null;
+      let steadyMs = 0;
+      let steadyN = 0;
+      let lastT = performance.now();
+      const report = (stage: Progress['stage']) => {
+        const total = Math.max(segmentsTotal, segmentsDone);
+        const per = steadyN ? steadyMs / steadyN : firstSegMs;
+        onProgress?.({
+          fraction: total ? Math.min(1, segmentsDone / total) : 0,
+          segmentsDone,
+          segmentsTotal: total,
+          etaSec: per !== null && total ? ((total - segmentsDone) * per) / 1000 : null,
+          stage,
+        });
+      };
+      report('loading');
+      const interleave = new Float32Array(2 * (this.stride + this.manifest.segment));
+      // Shifts are averaged through a float accumulator on disk, so memory stays flat.
+      const accum = passes > 1 ? new ShiftAccumulator(path.join(outDir, `.shifts-${process.pid}-${Date.now()}.raw.partial`), stems.length, this.stride + this.manifest.segment) : null;
+      let frames = 0;
+      try {
+        for (let p = 0; p < passes; p++) {
+          const zerosBefore = o.shifts ? maxShift - Math.floor(rand() * (maxShift + 1)) : 0;
+          let written = 0;
+          const last = p === passes - 1;
+          const sink: Sink = async (src, n) => {
+            let block = src;
+            if (accum) {
+              block = accum.add(src, n, written, p === 0, last ? 1 / passes : 1);
+              written += n;
+              if (!last) return;
+            }
+            await this.writeBlock(block, n, writers, o, interleave);
+          };
+          frames = await this.pass(
+            decodeAudio(input, { signal, sampleRate: sr, channels: 2, expectedDurationSec: info.durationSec }),
+            zerosBefore,
+            sink,
+            (estimate) => {
+              const now = performance.now();
+              const dt = now - lastT;
+              lastT = now;
+              if (firstSegMs === null) firstSegMs = dt;
+              else {
+                steadyMs += dt;
+                steadyN++;
+              }
+              segmentsDone++;
+              if (estimate !== null) segmentsTotal = Math.max(segmentsDone, estimate * passes);
+              report('separating');
+            },
+            { skipCoveredTail: o.skipCoveredTail ?? true, signal, expectedFrames: expectedFrames === null ? null : expectedFrames + zerosBefore },
+          );
+        }
+      } finally {
+        accum?.close();
+      }
+      signal?.throwIfAborted();
+      report('finishing');
+      const files: StemFile[] = [];
+      for (const w of writers) {
+        const r = await w.finish();
+        files.push({ name: path.basename(r.path).replace(/\.[^.]+$/, ''), path: r.path, format: o.format, durationSec: r.durationSec });
+      }
+      onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing' });
+      return {
+        stems: files,
+        durationSec: frames / sr,
+        provider: this.provider,
+        timings: { totalMs: performance.now() - t0, runMs: this.runMs - runMs0, runs: this.runs - runs0 },
+      };
+    } catch (e) {
+      await cleanup();
+      if (signal?.aborted) throw new DemixError('CANCELED', 'Canceled; no files were written.');
+      if (e instanceof DemixError || (e as Error)?.name === 'DemixError') throw e;
+      const i = toErrorInfo(e, { outputDir: outDir });
+      throw new DemixError(i.code, i.message, { cause: e });
+    }
+  }
+
+  /** Interleaves (and for two-stem mode, sums the complement) and appends to the writers. */
+  private async writeBlock(src: Float32Array[][], n: number, writers: AudioWriter[], o: SeparateOptions, buf: Float32Array): Promise<void> {
+    const stems = this.manifest.stems;
+    const out = buf.subarray(0, 2 * n);
+    if (!o.twoStems) {
+      for (let s = 0; s < stems.length; s++) {
+        const [l, r] = src[s];
+        for (let t = 0; t < n; t++) {
+          out[2 * t] = l[t];
+          out[2 * t + 1] = r[t];
+        }
+        await writers[s].write(out);
+      }
+      return;
+    }
+    const keep = stems.indexOf(o.twoStems);
+    {
+      const [l, r] = src[keep];
+      for (let t = 0; t < n; t++) {
+        out[2 * t] = l[t];
+        out[2 * t + 1] = r[t];
+      }
+      await writers[0].write(out);
+    }
+    out.fill(0);
+    for (let s = 0; s < stems.length; s++) {
+      if (s === keep) continue;
+      const [l, r] = src[s];
+      for (let t = 0; t < n; t++) {
+        out[2 * t] += l[t];
+        out[2 * t + 1] += r[t];
+      }
+    }
+    await writers[1].write(out);
+  }
+}
