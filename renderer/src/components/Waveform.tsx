@@ -1,0 +1,82 @@
+import { useEffect, useRef } from 'react';
+import WaveSurfer from 'wavesurfer.js';
+
+interface Props {
+  media: HTMLAudioElement;
+  peaks: number[];
+  duration: number;
+  color: string;
+  progressColor: string;
+  height: number;
+  zoom: number;
+  label: string;
+  dimmed: boolean;
+  onSeek(sec: number): void;
+  onScroll?(scrollLeft: number): void;
+  scrollLeft?: number;
+}
+
+/**
+ * One stem's waveform, drawn from peaks computed by main (the audio is never decoded here).
+ * The cursor follows the stem's own audio element; a click asks the player to seek everyone.
+ */
+export function Waveform({ media, peaks, duration, color, progressColor, height, zoom, label, dimmed, onSeek, onScroll, scrollLeft }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const ws = useRef<WaveSurfer | null>(null);
+  const seekRef = useRef(onSeek);
+  const scrollRef = useRef(onScroll);
+  seekRef.current = onSeek;
+  scrollRef.current = onScroll;
+
+  useEffect(() => {
+    if (!box.current) return;
+    const w = WaveSurfer.create({
+      container: box.current,
+      media,
+      peaks: [Float32Array.from(peaks)],
+      duration,
+      height,
+      waveColor: color,
+      progressColor,
+      cursorColor: 'var(--cursor)',
+      cursorWidth: 2,
+      barWidth: 2,
+      barGap: 1,
+      barRadius: 2,
+      normalize: false,
+      interact: true,
+      dragToSeek: true,
+      hideScrollbar: true,
+      autoScroll: true,
+      autoCenter: false,
+      minPxPerSec: 0,
+    });
+    w.on('interaction', (t) => seekRef.current(t));
+    w.on('scroll', (_s, _e, left) => scrollRef.current?.(left));
+    ws.current = w;
+    return () => {
+      ws.current = null;
+      w.destroy();
+    };
+    // Peaks/duration/media identify the track; colours are updated below without a rebuild.
+  }, [media, peaks, duration, height]);
+
+  useEffect(() => {
+    ws.current?.setOptions({ waveColor: color, progressColor });
+  }, [color, progressColor]);
+
+  useEffect(() => {
+    try {
+      ws.current?.zoom(zoom);
+    } catch {
+      /* zoom before the first render: applied on the next change */
+    }
+  }, [zoom]);
+
+  useEffect(() => {
+    const w = ws.current;
+    if (w && scrollLeft != null && Math.abs(w.getScroll() - scrollLeft) > 1) w.setScroll(scrollLeft);
+  }, [scrollLeft]);
+
+  return <div className={`wave ${dimmed ? 'wave-dimmed' : ''}`} ref={box} role="img" aria-label={`${label} waveform`} data-peaks={peaks.length} />;
+}
