@@ -1,0 +1,73 @@
+/**
+ * Engine worker thread: owns one Separator (one ONNX Runtime session, loaded once and reused)
+ * and runs one job at a time, speaking engine/worker-protocol.ts with its parent.
+ */
+import { parentPort } from 'node:worker_threads';
+import { toErrorInfo } from './errors.ts';
+import { Separator } from './separator.ts';
+import type { FromWorker, ToWorker } from './worker-protocol.ts';
+
+if (!parentPort) throw new Error('engine/worker.ts must run in a worker thread');
+const port = parentPort;
+const post = (m: FromWorker) => port.postMessage(m);
+
+let separator: Separator | null = null;
+let current: { jobId: string; abort: AbortController } | null = null;
+const queue: Extract<ToWorker, { type: 'run' }>[] = [];
+
+async function runNext(): Promise<void> {
+  if (current || !separator) return;
+  const job = queue.shift();
+  if (!job) return;
+  const abort = new AbortController();
+  current = { jobId: job.jobId, abort };
+  let lastPost = 0;
+  try {
+    const result = await separator.separate(job.input, job.outDir, job.options, {
+      signal: abort.signal,
+      onProgress: (progress) => {
+        const now = Date.now();
+        if (now - lastPost > 100 || progress.fraction >= 1 || progress.segmentsDone <= 1) {
+          lastPost = now;
+          post({ type: 'progress', jobId: job.jobId, progress });
+        }
+      },
+    });
+    post({ type: 'done', jobId: job.jobId, result });
+  } catch (e) {
+    post({ type: 'failed', jobId: job.jobId, error: toErrorInfo(e, { outputDir: job.outDir }) });
+  } finally {
+    current = null;
+    void runNext();
+  }
+}
+
+port.on('message', async (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'init':
+      try {
+        separator = await Separator.create({ modelId: msg.modelId, device: msg.device, modelsDir: msg.modelsDir, threads: msg.threads });
+        post({ type: 'ready', modelId: msg.modelId, provider: separator.provider });
+        void runNext();
+      } catch (e) {
+        post({ type: 'init-error', error: toErrorInfo(e) });
+      }
+      break;
+    case 'run':
+      queue.push(msg);
+      void runNext();
+      break;
+    case 'cancel': {
+      const i = queue.findIndex((j) => j.jobId === msg.jobId);
+      if (i >= 0) {
+        queue.splice(i, 1);
+        post({ type: 'failed', jobId: msg.jobId, error: { code: 'CANCELED', message: 'Canceled; no files were written.' } });
+      } else if (current?.jobId === msg.jobId) current.abort.abort();
+      break;
+    }
+    case 'shutdown':
+      current?.abort.abort();
+      await separator?.dispose().catch(() => {});
+      process.exit(0);
+  }
+});
