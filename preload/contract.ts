@@ -320,6 +320,14 @@ export class DemixRemoteError extends Error {
     super(message);
     this.name = 'DemixRemoteError';
   }
+
+  /**
+   * `instanceof` by shape: in Electron the error is created in the preload's main-world shim
+   * (a different realm/class), so identity checks alone would fail there.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && value.name === 'DemixRemoteError' && typeof (value as { code?: unknown }).code === 'string';
+  }
 }
 
 /** Formats a zod error into one readable line: `paths.0: Expected string, received number`. */

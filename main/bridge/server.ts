@@ -14,8 +14,7 @@
  * rebinding); WebSocket Origin, when sent, must be ours; a strict CSP on pages.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { createHandlers, dispatch, type ShellCore } from '../handlers.ts';
 import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
+import { resolveStatic } from './static-files.ts';
 
 export interface BridgeOptions {
   core: ShellCore;
@@ -49,25 +49,6 @@ export interface Bridge {
 
 const MAX_BODY = 16 * 1024 * 1024;
 
-const STATIC_MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.webmanifest': 'application/manifest+json',
-};
 
 export function defaultRendererDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
@@ -207,40 +188,19 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   async function handleStatic(req: IncomingMessage, res: ServerResponse, url: URL, hostHeader: string) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
-    const indexPath = path.join(rendererDir, 'index.html');
-    if (!existsSync(indexPath)) {
-      return sendText(res, 503, `The Demix UI is not built (no ${indexPath}): run \`npm run build\`, then reload. The API under /api works without it.`);
+    const found = await resolveStatic(rendererDir, url.pathname);
+    if (found.kind === 'not-built') {
+      return sendText(res, 503, `The Demix UI is not built (no ${found.indexPath}): run \`npm run build\`, then reload. The API under /api works without it.`);
     }
-    let rel: string;
-    try {
-      rel = decodeURIComponent(url.pathname);
-    } catch {
-      return sendText(res, 400, 'Bad path.');
-    }
-    if (rel.includes('\0')) return sendText(res, 400, 'Bad path.');
-    const file = path.resolve(rendererDir, '.' + path.posix.normalize('/' + rel));
-    const root = await realpath(rendererDir);
-    let real: string | null;
-    try {
-      real = await realpath(file);
-      if (real !== root && !real.startsWith(root + path.sep)) real = null;
-      else if (!(await stat(real)).isFile()) real = null;
-    } catch {
-      real = null;
-    }
-    if (!real) {
-      // SPA fallback: extension-less routes get the app; missing assets are 404s.
-      if (path.extname(rel) !== '') return sendText(res, 404, 'Not found.');
-      real = await realpath(indexPath);
-    }
-    const isHtml = path.extname(real).toLowerCase() === '.html';
+    if (found.kind === 'bad-path') return sendText(res, 400, 'Bad path.');
+    if (found.kind === 'not-found') return sendText(res, 404, 'Not found.');
     const headers: Record<string, string> = {
       ...SECURITY_HEADERS,
-      'Content-Type': STATIC_MIME[path.extname(real).toLowerCase()] ?? 'application/octet-stream',
-      'Content-Length': String((await stat(real)).size),
-      'Cache-Control': isHtml ? 'no-store' : 'no-cache',
+      'Content-Type': found.type,
+      'Content-Length': String(found.size),
+      'Cache-Control': found.isHtml ? 'no-store' : 'no-cache',
     };
-    if (isHtml) {
+    if (found.isHtml) {
       headers['Content-Security-Policy'] = pageCsp(hostHeader);
       headers['X-Frame-Options'] = 'DENY';
     }
@@ -248,7 +208,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const cookie = `${cookieName()}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`;
     res.writeHead(200, { ...headers, 'Set-Cookie': cookie });
     if (req.method === 'HEAD') return res.end();
-    createReadStream(real).on('error', () => res.destroy()).pipe(res);
+    createReadStream(found.file).on('error', () => res.destroy()).pipe(res);
   }
 
   const server = http.createServer((req, res) => {
