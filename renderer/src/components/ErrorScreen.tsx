@@ -1,4 +1,10 @@
+import { Fragment } from 'react';
 import { Icon } from './Icon.tsx';
+
+/** Renders `code` spans in a message. */
+function withCode(text: string) {
+  return text.split('`').map((part, i) => (i % 2 ? <code key={i}>{part}</code> : <Fragment key={i}>{part}</Fragment>));
+}
 
 export function ErrorScreen({ title, message, hint }: { title: string; message: string; hint?: string }) {
   return (
@@ -8,8 +14,8 @@ export function ErrorScreen({ title, message, hint }: { title: string; message: 
           <Icon name="alert" size={28} />
         </span>
         <h1 id="fatal-title">{title}</h1>
-        <p>{message}</p>
-        {hint && <p className="muted">{hint}</p>}
+        <p>{withCode(message)}</p>
+        {hint && <p className="muted">{withCode(hint)}</p>}
         <button type="button" className="btn btn-accent" onClick={() => window.location.reload()}>
           <Icon name="retry" size={16} /> Try again
         </button>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Job } from '../../../preload/contract.ts';
 import { useApi, useDemix } from '../context.tsx';
 import { effectiveGains } from '../state/mixer.ts';
@@ -54,6 +54,8 @@ function Player({ job }: { job: Job }) {
   const [zoom, setZoom] = useState(0);
   const [scroll, setScroll] = useState(0);
   const [exportOpen, setExportOpen] = useState(false);
+  const [compact] = useState(() => window.innerHeight < 720);
+  const audioHost = useRef<HTMLDivElement>(null);
 
   useEffect(() => openMixer(job.id, stems), [job.id, stems, openMixer]);
 
@@ -65,6 +67,7 @@ function Player({ job }: { job: Job }) {
         onPlayState: setPlaying,
         onError: (stem, message) => toast({ kind: 'error', title: `Cannot play ${stemLabel(stem).toLowerCase()}`, lines: [message] }),
       },
+      audioHost.current,
     );
     setPlayer(p);
     return () => p.destroy();
@@ -237,7 +240,7 @@ function Player({ job }: { job: Job }) {
                     media={el}
                     peaks={p}
                     duration={duration}
-                    height={stem === 'mix' ? 44 : 64}
+                    height={stem === 'mix' ? (compact ? 36 : 44) : compact ? 50 : 64}
                     color={color(`--stem-${cssName}-wave`)}
                     progressColor={color(`--stem-${cssName}`)}
                     zoom={zoom}
@@ -258,6 +261,7 @@ function Player({ job }: { job: Job }) {
       <p className="hint muted">
         Space plays and pauses · click a waveform to jump there · M mutes, S solos · drag the {api.host === 'electron' ? <Icon name="drag" size={12} /> : <Icon name="download" size={12} />} handle into your DAW
       </p>
+      <div hidden ref={audioHost} data-testid="audio-host" />
       {exportOpen && <ExportDialog job={job} onClose={() => setExportOpen(false)} />}
     </section>
   );

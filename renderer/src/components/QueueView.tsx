@@ -182,7 +182,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
             {job.status === 'running' && ` ${pct}%`}
           </span>
         </div>
-        {(job.status === 'running' || job.status === 'queued') && (
+        {job.status === 'running' && (
           <div
             className="progress"
             role="progressbar"

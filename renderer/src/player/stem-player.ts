@@ -21,6 +21,8 @@ export class StemPlayer {
     tracks: { stem: string; url: string }[],
     durationSec: number,
     private readonly events: StemPlayerEvents = {},
+    /** Where the <audio> elements live in the DOM (hidden), so they can be inspected; optional. */
+    host?: HTMLElement | null,
   ) {
     if (tracks.length === 0) throw new Error('StemPlayer needs at least one track');
     this.knownDuration = durationSec;
@@ -31,6 +33,7 @@ export class StemPlayer {
       el.dataset.stem = stem;
       el.addEventListener('error', () => this.events.onError?.(stem, el.error?.message || 'the file could not be loaded'));
       this.elements.set(stem, el);
+      host?.appendChild(el);
     }
     this.master = this.elements.values().next().value as HTMLAudioElement;
     this.master.addEventListener('ended', () => {
@@ -104,6 +107,7 @@ export class StemPlayer {
     for (const el of this.elements.values()) {
       el.removeAttribute('src');
       el.load();
+      el.remove();
     }
     this.elements.clear();
   }
