@@ -323,10 +323,12 @@ export class DemixRemoteError extends Error {
 
   /**
    * `instanceof` by shape: in Electron the error is created in the preload's main-world shim
-   * (a different realm/class), so identity checks alone would fail there.
+   * (another class, possibly another realm), so class identity alone would fail there.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof Error && value.name === 'DemixRemoteError' && typeof (value as { code?: unknown }).code === 'string';
+    if (typeof value !== 'object' || value === null) return false;
+    const v = value as { name?: unknown; code?: unknown; message?: unknown };
+    return v.name === 'DemixRemoteError' && typeof v.code === 'string' && typeof v.message === 'string';
   }
 }
 
