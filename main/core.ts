@@ -2,18 +2,36 @@
  * The main-process core: job store + queue + services, shared by the Electron shell, the web
  * bridge and the CLI. Plain Node (never imports electron).
  */
-import type {
-  Diagnostics,
-  EventName,
-  EventPayload,
-  Job,
-  JobOptions,
-  ParsedRequestOf,
-  Peaks,
-  QueueState,
-  ResponseOf,
-  Settings,
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CONTRACT_VERSION,
+  type Diagnostics,
+  type EventName,
+  type EventPayload,
+  type Job,
+  type JobOptions,
+  type ParsedRequestOf,
+  type Peaks,
+  type QueueState,
+  type ResponseOf,
+  type Settings,
 } from '../preload/contract.ts';
+import { Bus } from './bus.ts';
+import { CoreError } from './core-error.ts';
+import { JobsService } from './jobs.ts';
+import { writeMixdown, mixdownFileName } from './mixdown.ts';
+import { DB_FILE_NAME } from './paths.ts';
+import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
+import { RunnerLock, type LockHolder } from './queue/lock.ts';
+import { WorkerPool, removePartials } from './queue/pool.ts';
+import { SqliteQueueBackend } from './queue/sqlite-backend.ts';
+import { SettingsStore } from './settings.ts';
+import { openDatabase } from './store/db.ts';
+import { JobStore } from './store/job-store.ts';
+import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
+import { and, eq } from 'drizzle-orm';
 
 /** Job options as accepted by the core: the contract's options plus an output root override. */
 export type AddOptions = Partial<JobOptions> & {
@@ -29,6 +47,12 @@ export interface CoreOptions {
   workerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
   startQueue?: boolean;
+  /** Where warnings go (a corrupt database moved aside, a lost runner lock); default console.warn. */
+  onWarning?: (message: string) => void;
+  /** Extra folder with model manifests/weights (passed to workers). */
+  modelsDir?: string;
+  /** Milliseconds between checks for work added by other processes (default 1000). */
+  pollMs?: number;
 }
 
 export interface Core {
@@ -55,8 +79,259 @@ export interface Core {
   settings: { get(): Settings; set(patch: Partial<Settings>): Settings };
   diagnostics(host: 'electron' | 'web'): Promise<Diagnostics>;
   close(): Promise<void>;
+  /** Who runs the workers for this database (extra; the CLI reports it). */
+  runner: {
+    /** True when this core holds the single-runner lock and runs workers. */
+    isRunner(): boolean;
+    /** The other process holding the lock, when this core is not the runner. */
+    holder(): LockHolder | null;
+  };
 }
 
-export async function createCore(_opts: CoreOptions): Promise<Core> {
-  throw new Error('createCore: not implemented yet (store+queue helper is building it)');
+export async function createCore(opts: CoreOptions): Promise<Core> {
+  const dataDir = path.resolve(opts.dataDir);
+  const dbPath = path.join(dataDir, DB_FILE_NAME);
+  const warn = opts.onWarning ?? ((m: string) => console.warn(`demix: ${m}`));
+  const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
+  const bus = new Bus();
+  const store = new JobStore(db, bus);
+  const backend = new SqliteQueueBackend(store, bus);
+  // eslint-disable-next-line prefer-const
+  let pool: WorkerPool;
+  const settingsStore = new SettingsStore(db, () => pool.pump());
+  const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
+
+  // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
+  const active = new Set<string>();
+  let finishedSinceIdle = 0;
+  let stateTimer: NodeJS.Timeout | null = null;
+  let closed = false;
+  const queueState = (): QueueState => {
+    const c = store.counts();
+    const activeCount = c.queued + c.running;
+    if (activeCount === 0) finishedSinceIdle = 0;
+    let runningProgress = 0;
+    for (const id of active) runningProgress += pool.runningJob(id)?.progress ?? 0;
+    const denom = finishedSinceIdle + activeCount;
+    return {
+      paused: pool.paused,
+      queued: c.queued,
+      running: c.running,
+      workers: pool.workers,
+      overallProgress: denom === 0 ? null : Math.min(1, (finishedSinceIdle + runningProgress) / denom),
+    };
+  };
+  const scheduleState = () => {
+    if (stateTimer || closed) return;
+    stateTimer = setTimeout(() => {
+      stateTimer = null;
+      if (!closed) bus.emit('queue-state', queueState());
+    }, 50);
+    stateTimer.unref();
+  };
+  bus.on('job-updated', (j) => {
+    if (j.status === 'queued' || j.status === 'running') active.add(j.id);
+    else if (active.delete(j.id)) finishedSinceIdle++;
+    scheduleState();
+  });
+  bus.on('job-removed', ({ id }) => {
+    active.delete(id);
+    scheduleState();
+  });
+
+  let workerScriptPath: string | null = opts.workerScript ?? null;
+  pool = new WorkerPool({
+    backend,
+    workerScript: async () => {
+      if (!workerScriptPath) {
+        const mod = await import('../engine/worker-path.ts');
+        workerScriptPath = mod.engineWorkerPath();
+      }
+      return workerScriptPath as string;
+    },
+    size: () => settingsStore.get().concurrency,
+    prepare: (job) => service.prepare(job),
+    onChange: scheduleState,
+    emitProgress: (job) => {
+      bus.emit('job-updated', job);
+    },
+    onProvider: (job, provider) => {
+      store.setProvider(job.id, provider);
+      bus.emit('job-updated', job);
+    },
+    modelsDir: opts.modelsDir,
+    log: (m) => warn(m),
+  });
+
+  // ---- single runner ----
+  const lock = new RunnerLock(sqlite, () => {
+    warn('Another Demix process took over the job queue; this one stops starting jobs.');
+    pool.paused = true;
+  });
+  let holder: LockHolder | null = null;
+  let lockTimer: NodeJS.Timeout | null = null;
+  const recover = () => {
+    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
+    for (const r of stale) {
+      removePartials(r.outputDir);
+      backend.requeue(r.id);
+    }
+  };
+  const tryRun = (): boolean => {
+    if (closed) return false;
+    holder = lock.tryAcquire();
+    if (holder) return false;
+    if (lockTimer) clearInterval(lockTimer);
+    lockTimer = null;
+    recover();
+    pool.start(opts.pollMs ?? 1000);
+    scheduleState();
+    return true;
+  };
+  if (opts.startQueue !== false && !tryRun()) {
+    lockTimer = setInterval(() => tryRun(), 2000);
+    lockTimer.unref();
+  }
+
+  // ---- peaks (decoded once, cached in the database) ----
+  const peakJobs = new Map<string, Promise<CachedPeaks>>();
+  const peaks = async (id: string, stem: string, buckets: number): Promise<Peaks> => {
+    const row = store.row(id);
+    if (!row) throw new CoreError('NOT_FOUND', `No job with id ${id}.`);
+    if (stem === 'mix') {
+      const cached = row.inputPeaks ? decodePeaks(row.inputPeaks) : null;
+      if (cached) return toContractPeaks(cached, buckets);
+    }
+    const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
+    if (stem !== 'mix') {
+      if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
+      const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
+      if (cached) return toContractPeaks(cached, buckets);
+    }
+    const file = stem === 'mix' ? row.inputPath : stemRow!.path;
+    const key = `${id}\0${stem}`;
+    let p = peakJobs.get(key);
+    if (!p) {
+      p = computePeaks(file).finally(() => peakJobs.delete(key));
+      peakJobs.set(key, p);
+    }
+    let computed: CachedPeaks;
+    try {
+      computed = await p;
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      if (err.code === 'INPUT_NOT_FOUND') throw new CoreError('NOT_FOUND', `The file for ${stem} is gone: ${file}`);
+      throw new CoreError('INTERNAL', err.message ?? String(e));
+    }
+    const blob = encodePeaks(computed);
+    if (stem === 'mix') db.update(jobsTable).set({ inputPeaks: blob }).where(eq(jobsTable.id, id)).run();
+    else db.update(stemsTable).set({ peaks: blob }).where(and(eq(stemsTable.jobId, id), eq(stemsTable.name, stem))).run();
+    return toContractPeaks(computed, buckets);
+  };
+
+  const exportMixdown = async (req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>> => {
+    const job = store.get(req.id);
+    if (job.status !== 'done') throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; mixdowns need a finished job.`);
+    const inputs = req.stems.map((name) => {
+      const s = job.stems.find((x) => x.name === name);
+      if (!s) throw new CoreError('NOT_FOUND', `Job ${job.name} has no stem named ${name}.`);
+      if (!fs.existsSync(s.path)) throw new CoreError('NOT_FOUND', `The ${name} stem file is gone: ${s.path}`);
+      return { path: s.path, gain: req.gains?.[name] ?? 1 };
+    });
+    const fileName = mixdownFileName(req.stems, req.format);
+    const outDir = job.outputDir ?? path.dirname(job.stems[0].path);
+    let res: { path: string; durationSec: number };
+    try {
+      res = await writeMixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      throw new CoreError('INTERNAL', err.message ?? String(e));
+    }
+    db.transaction((tx) => {
+      tx.delete(stemsTable).where(and(eq(stemsTable.jobId, job.id), eq(stemsTable.name, fileName))).run();
+      tx.insert(stemsTable).values({ jobId: job.id, name: fileName, kind: 'mixdown', path: res.path, format: req.format, durationSec: res.durationSec }).run();
+    });
+    return { path: res.path, durationSec: res.durationSec, name: fileName };
+  };
+
+  const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
+    const { engineDiagnostics } = await import('../engine/doctor.ts');
+    const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
+    return {
+      appVersion: opts.appVersion,
+      contractVersion: CONTRACT_VERSION,
+      host,
+      platform: `${process.platform} ${os.release()}`,
+      arch: process.arch,
+      nodeVersion: process.versions.node,
+      electronVersion: process.versions.electron ?? null,
+      ffmpeg: eng.ffmpeg,
+      models: eng.models,
+      providers: { available: eng.providers.available, inUse: [...pool.providers] },
+      databasePath: dbPath,
+      dataDir,
+    };
+  };
+
+  const core: Core = {
+    dataDir,
+    dbPath,
+    bus: { on: (e, cb) => bus.on(e, cb) },
+    jobs: {
+      addPaths: (paths, options) => service.addPaths(paths, options),
+      addFolder: (p, options) => service.addFolder(p, options),
+      list: (req) => {
+        const { jobs, total } = store.list(req);
+        // Running jobs: the in-memory progress is fresher than the persisted one.
+        const fresh = jobs.map((j) => (j.status === 'running' ? (pool.runningJob(j.id) ? { ...j, ...pick(pool.runningJob(j.id)!) } : j) : j));
+        const batchIds = [...new Set(jobs.map((j) => j.batchId).filter((b): b is string => !!b))];
+        return { jobs: fresh, batches: store.batches(batchIds), total };
+      },
+      get: (id) => {
+        const j = store.get(id);
+        const live = j.status === 'running' ? pool.runningJob(id) : null;
+        return live ? { ...j, ...pick(live) } : j;
+      },
+      cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
+      retry: (id) => service.retry(id),
+      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
+      reorder: (id, beforeId) => store.reorder(id, beforeId),
+      peaks,
+      exportMixdown,
+      mediaPath: (id, stem) => service.mediaPath(id, stem),
+    },
+    queue: {
+      pause: () => {
+        pool.paused = true;
+        const s = queueState();
+        bus.emit('queue-state', s);
+        return s;
+      },
+      resume: () => {
+        pool.paused = false;
+        pool.pump();
+        const s = queueState();
+        bus.emit('queue-state', s);
+        return s;
+      },
+      state: () => queueState(),
+    },
+    settings: { get: () => settingsStore.get(), set: (patch) => settingsStore.set(patch) },
+    diagnostics,
+    runner: { isRunner: () => lock.isHeld, holder: () => holder },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (lockTimer) clearInterval(lockTimer);
+      if (stateTimer) clearTimeout(stateTimer);
+      await pool.close();
+      lock.release();
+      sqlite.close();
+    },
+  };
+  return core;
+}
+
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
 }

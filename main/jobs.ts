@@ -1,0 +1,358 @@
+/**
+ * The jobs service: enqueueing files and folders, the per-job preparation the queue runs before
+ * the engine (input checks, content hash, cache, output folder), and cancel/retry/remove/reorder.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
+import { toErrorInfo } from '../engine/errors.ts';
+import { CoreError } from './core-error.ts';
+import type { AddOptions } from './core.ts';
+import { jobOutputDir, trackName } from './paths.ts';
+import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
+import { newId } from './store/ids.ts';
+import { optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
+import type { QueueBackend } from './queue/backend.ts';
+import { removePartials, type PrepareResult } from './queue/pool.ts';
+
+export const SKIPPED_PREFIX = 'Already separated';
+const HASH_SPAN = 1024 * 1024;
+
+/** sha256 over the size and the first and last MiB of a file (independent of mtime and name). */
+export async function contentHash(file: string): Promise<string> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const h = createHash('sha256');
+    h.update(`demix-v1:${size}:`);
+    const head = Buffer.alloc(Math.min(HASH_SPAN, size));
+    await fh.read(head, 0, head.length, 0);
+    h.update(head);
+    if (size > HASH_SPAN) {
+      const tailLen = Math.min(HASH_SPAN, size - HASH_SPAN);
+      const tail = Buffer.alloc(tailLen);
+      await fh.read(tail, 0, tailLen, size - tailLen);
+      h.update(tail);
+    }
+    return h.digest('hex');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Maps a file-system error on the output folder to the job error a user can act on. */
+export function outputError(e: unknown, dir: string): { code: string; message: string } {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return { code: 'OUTPUT_UNWRITABLE', message: `Cannot create the output folder ${dir}: part of that path is a file, not a folder; choose another output folder, then retry.` };
+  }
+  if (code === 'ENOENT') {
+    return { code: 'OUTPUT_UNWRITABLE', message: `Cannot create the output folder ${dir}: its drive or parent folder is gone; reconnect it or choose another output folder, then retry.` };
+  }
+  const info = toErrorInfo(e, { outputDir: dir });
+  if (info.code === 'INTERNAL') return { code: 'OUTPUT_UNWRITABLE', message: `Cannot write to the output folder ${dir} (${(e as Error).message}); choose another output folder, then retry.` };
+  return info;
+}
+
+/** Checks (and creates) an output root up front, so a bad `-o` gives one line instead of N failed jobs. */
+export function checkOutputRoot(root: string): { code: string; message: string } | null {
+  try {
+    fs.mkdirSync(root, { recursive: true });
+    const probe = path.join(root, `.demix-write-test-${process.pid}-${Date.now()}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe, { force: true });
+    return null;
+  } catch (e) {
+    return outputError(e, root);
+  }
+}
+
+interface Candidate {
+  file: FoundFile;
+  batchId: string | null;
+}
+
+export class JobsService {
+  constructor(
+    private readonly store: JobStore,
+    private readonly backend: QueueBackend,
+    private readonly settings: () => Settings,
+    private readonly pump: () => void,
+  ) {}
+
+  resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
+    const s = this.settings();
+    const { outputDir, ...rest } = opts;
+    const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const parsed = JobOptions.safeParse({
+      modelId: s.modelId,
+      format: s.format,
+      bits: s.bits,
+      clipMode: s.clipMode,
+      twoStems: s.twoStems,
+      shifts: s.shifts,
+      device: s.device,
+      ...defined,
+    });
+    if (!parsed.success) throw new CoreError('BAD_REQUEST', `Invalid job options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return { options: parsed.data, outputRoot: path.resolve(outputDir ?? s.outputDir) };
+  }
+
+  async addPaths(paths: string[], opts?: AddOptions) {
+    const { options, outputRoot } = this.resolveOptions(opts);
+    const exts = await audioExtensions();
+    const rejected: { path: string; reason: string }[] = [];
+    const loose: Candidate[] = [];
+    const folders: { root: string; files: FoundFile[] }[] = [];
+    const seen = new Set<string>();
+    for (const raw of paths) {
+      const p = path.resolve(raw);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(p);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        rejected.push({ path: p, reason: code === 'EACCES' || code === 'EPERM' ? 'Cannot be read (permission denied): check its permissions.' : 'No such file or folder: check the path.' });
+        continue;
+      }
+      if (st.isDirectory()) {
+        const { files, skipped } = await scanFolder(p);
+        if (!files.length) {
+          rejected.push({ path: p, reason: `No audio files found in this folder${skipped ? ` (${skipped} other file${skipped === 1 ? '' : 's'} skipped)` : ''}.` });
+          continue;
+        }
+        folders.push({ root: p, files: files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true)) });
+        continue;
+      }
+      if (!st.isFile()) {
+        rejected.push({ path: p, reason: 'Not a regular file.' });
+        continue;
+      }
+      if (seen.has(p)) continue;
+      seen.add(p);
+      if (st.size === 0) {
+        rejected.push({ path: p, reason: 'The file is empty (0 bytes): it is damaged or was not copied completely; use another copy.' });
+        continue;
+      }
+      if (!isAudioFile(p, exts)) {
+        rejected.push({ path: p, reason: 'Not an audio file (by its name and content): choose an mp3, wav, flac, m4a, ogg, opus or aiff file.' });
+        continue;
+      }
+      loose.push({ file: { path: p, relativePath: path.basename(p), size: st.size, mtimeMs: st.mtimeMs }, batchId: null });
+    }
+
+    const jobs: Job[] = [];
+    const batches: Batch[] = [];
+    const now = Date.now();
+    const key = optionsKey(options);
+    const optionsJson = JSON.stringify(options);
+    const usedDirs = new Set<string>();
+
+    const build = (c: Candidate, relative: string | null): NewJobRow | null => {
+      const f = c.file;
+      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
+      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
+      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
+        const ext = path.extname(f.path).slice(1) || 'audio';
+        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
+      }
+      if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
+        rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
+        return null;
+      }
+      if (usedDirs.has(outDir) || this.store.activeDuplicate(f.path, key, outDir)) {
+        rejected.push({ path: f.path, reason: 'Already in the queue with these settings.' });
+        return null;
+      }
+      usedDirs.add(outDir);
+      return {
+        id: newId('j'),
+        name: path.basename(f.path),
+        inputPath: f.path,
+        inputSize: f.size,
+        inputMtimeMs: Math.round(f.mtimeMs),
+        modelId: options.modelId,
+        options: optionsJson,
+        optionsKey: key,
+        status: 'queued',
+        createdAt: now,
+        outputRoot,
+        outputDir: outDir,
+        batchId: c.batchId,
+        relativePath: relative,
+      };
+    };
+
+    for (const folder of folders) {
+      const batchId = newId('b');
+      const before = rejected.length;
+      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is NewJobRow => r !== null);
+      const skipped = rejected.length - before;
+      const res = this.backend.enqueue(
+        { id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now },
+        rows,
+      );
+      jobs.push(...res.jobs);
+      if (res.batch) batches.push(res.batch);
+    }
+    const looseRows = loose.map((c) => build(c, null)).filter((r): r is NewJobRow => r !== null);
+    if (looseRows.length) jobs.push(...this.backend.enqueue(null, looseRows).jobs);
+    if (jobs.length) this.pump();
+    return { jobs, batches, rejected };
+  }
+
+  async addFolder(folder: string, opts?: AddOptions) {
+    const p = path.resolve(folder);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return { batch: null, jobs: [], rejected: [{ path: p, reason: 'No such folder: check the path.' }] };
+    }
+    if (!st.isDirectory()) return { batch: null, jobs: [], rejected: [{ path: p, reason: 'Not a folder.' }] };
+    const res = await this.addPaths([p], opts);
+    return { batch: res.batches[0] ?? null, jobs: res.jobs, rejected: res.rejected };
+  }
+
+  /**
+   * Runs before the engine: the input must still be there; the content hash may find a finished
+   * identical job (cache: its stems are linked or copied); the output folder must be creatable.
+   */
+  async prepare(job: Job): Promise<PrepareResult> {
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(job.inputPath);
+    } catch {
+      this.backend.fail(job.id, { code: 'INPUT_NOT_FOUND', message: `${job.inputPath} is gone (moved or deleted after it was added): put it back or add it again.` });
+      return { run: false };
+    }
+    if (!st.isFile()) {
+      this.backend.fail(job.id, { code: 'INPUT_IS_FOLDER', message: `${job.inputPath} is not a file.` });
+      return { run: false };
+    }
+    if (st.size === 0) {
+      this.backend.fail(job.id, { code: 'INPUT_EMPTY', message: `${job.name} is empty (0 bytes): the file is damaged or was not copied completely; use another copy.` });
+      return { run: false };
+    }
+    const outDir = job.outputDir!;
+    let hash: string | null = null;
+    try {
+      hash = await contentHash(job.inputPath);
+      this.store.setInputHash(job.id, hash);
+    } catch {
+      // Unreadable now: let the engine report it precisely.
+    }
+    try {
+      await fs.promises.mkdir(outDir, { recursive: true });
+    } catch (e) {
+      this.backend.fail(job.id, outputError(e, outDir));
+      return { run: false };
+    }
+    if (hash) {
+      const hit = this.store.findCacheHit(hash, optionsKey(job.options), job.id);
+      if (hit) {
+        try {
+          const stems = await materializeStems(hit, outDir);
+          this.backend.complete(job.id, { stems, durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0, provider: 'cache' });
+          return { run: false };
+        } catch (e) {
+          // Could not reuse (e.g. cross-device copy failed for space): fall back to separating.
+          const info = outputError(e, outDir);
+          if (info.code === 'DISK_FULL') {
+            this.backend.fail(job.id, info);
+            return { run: false };
+          }
+        }
+      }
+    }
+    removePartials(outDir);
+    return { run: true };
+  }
+
+  cancel(id: string, poolCancel: (id: string) => void): Job {
+    const job = this.store.get(id);
+    if (job.status !== 'queued' && job.status !== 'running') {
+      throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only queued or running jobs can be canceled.`);
+    }
+    const updated = this.backend.cancel(id);
+    if (!updated) return this.cancelRaced(id);
+    if (job.status === 'running') poolCancel(id);
+    return updated;
+  }
+
+  private cancelRaced(id: string): Job {
+    const now = this.store.get(id);
+    throw new CoreError('CONFLICT', `Job ${now.name} is ${now.status}; only queued or running jobs can be canceled.`);
+  }
+
+  retry(id: string): Job {
+    const job = this.store.get(id);
+    if (job.status !== 'failed' && job.status !== 'canceled') {
+      throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only failed or canceled jobs can be retried.`);
+    }
+    const updated = this.store.transition(id, ['failed', 'canceled'], 'queued', {
+      progress: 0,
+      segmentsDone: 0,
+      segmentsTotal: 0,
+      etaSec: null,
+      errorCode: null,
+      errorMessage: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    if (!updated) throw new CoreError('CONFLICT', `Job ${job.name} changed state meanwhile; try again.`);
+    this.pump();
+    return updated;
+  }
+
+  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+    const job = this.store.get(id);
+    if (job.status === 'running' || job.status === 'queued') {
+      this.backend.cancel(id);
+      poolCancel(id);
+    }
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    this.store.delete(id);
+    if (deleteFiles) {
+      for (const f of files) fs.rmSync(f, { force: true });
+      removePartials(job.outputDir);
+      if (job.outputDir) {
+        try {
+          fs.rmdirSync(job.outputDir); // only when empty
+        } catch {
+          // not empty or gone: leave it
+        }
+      }
+    }
+  }
+
+  /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name. */
+  mediaPath(jobId: string, stem: string): string | null {
+    const row = this.store.row(jobId);
+    if (!row) return null;
+    if (stem === 'mix') return row.inputPath;
+    const rows = this.store.stemRows(jobId);
+    const hit = rows.find((s) => s.name === stem) ?? rows.find((s) => s.kind === 'mixdown' && path.basename(s.path) === stem);
+    return hit ? hit.path : null;
+  }
+}
+
+/** Links (or copies) a cached job's stems into `outDir` atomically; returns the new stem list. */
+async function materializeStems(hit: Job, outDir: string): Promise<Job['stems']> {
+  if (path.resolve(hit.outputDir ?? '') === path.resolve(outDir)) return hit.stems;
+  const out: Job['stems'] = [];
+  for (const s of hit.stems) {
+    const target = path.join(outDir, path.basename(s.path));
+    const tmp = `${target}.${process.pid}.partial`;
+    await fs.promises.rm(tmp, { force: true });
+    try {
+      await fs.promises.link(s.path, tmp);
+    } catch {
+      await fs.promises.copyFile(s.path, tmp);
+    }
+    await fs.promises.rename(tmp, target);
+    out.push({ ...s, path: target });
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+/**
+ * The queue's small interface. The local backend is the SQLite job store (sqlite-backend.ts);
+ * a distributed one (e.g. BullMQ on Redis) can implement the same methods without touching the
+ * worker pool, the services, the CLI or the bridge.
+ */
+import type { Batch, Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
+import type { Bus } from '../bus.ts';
+import type { NewBatchRow, NewJobRow } from '../store/job-store.ts';
+
+export interface ProgressUpdate {
+  progress: number;
+  segmentsDone: number;
+  segmentsTotal: number;
+  etaSec: number | null;
+}
+
+export interface CompleteResult {
+  stems: Stem[];
+  durationSec: number;
+  provider: string | null;
+}
+
+export interface QueueBackend {
+  /** Adds jobs (and their batch) atomically. */
+  enqueue(batch: NewBatchRow | null, jobs: NewJobRow[]): { jobs: Job[]; batch: Batch | null };
+  /** Takes the next queued job and marks it running, or null when none is waiting. */
+  claim(): Job | null;
+  /** Persists progress; false when the job is no longer running (canceled or removed elsewhere). */
+  progress(id: string, p: ProgressUpdate): boolean;
+  complete(id: string, result: CompleteResult): Job | null;
+  fail(id: string, error: JobError): Job | null;
+  /** queued|running → canceled; null when the job was in neither state. */
+  cancel(id: string): Job | null;
+  /** Current status (null when the job no longer exists). */
+  status(id: string): JobStatus | null;
+  /** running → queued for the given jobs (crash recovery and graceful shutdown). */
+  requeue(id: string): Job | null;
+  readonly events: Bus;
+}

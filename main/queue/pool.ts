@@ -1,0 +1,385 @@
+/**
+ * A pool of worker threads running the engine (engine/worker-protocol.ts). Each worker holds one
+ * model session for one (model, device) and runs one job at a time; it is reused across jobs.
+ * A worker that throws or exits fails only its job (with the reason) and is replaced.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Job, JobError } from '../../preload/contract.ts';
+import type { FromWorker, ToWorker } from '../../engine/worker-protocol.ts';
+import type { QueueBackend } from './backend.ts';
+import { isPartialName } from '../paths.ts';
+
+/** What the pool does before handing a job to a worker (input checks, cache, output folder). */
+export type PrepareResult = { run: true } | { run: false };
+
+export interface PoolOptions {
+  backend: QueueBackend;
+  workerScript: () => Promise<string>;
+  /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
+  size: () => number;
+  prepare: (job: Job) => Promise<PrepareResult>;
+  /** Called whenever jobs start/finish or workers come and go (queue-state updates). */
+  onChange?: () => void;
+  /** Emits `job-updated` for in-memory progress (not persisted on every message). */
+  emitProgress: (job: Job) => void;
+  /** A job's worker is ready: the execution provider it really uses is known. */
+  onProvider?: (job: Job, provider: string) => void;
+  modelsDir?: string;
+  /** Milliseconds between persisted progress writes per job. */
+  persistEveryMs?: number;
+  /** How long a canceled job's worker may take to answer before it is terminated. */
+  cancelGraceMs?: number;
+  log?: (message: string) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker | null;
+  key: string | null;
+  ready: Promise<string> | null;
+  provider: string | null;
+  busy: boolean;
+  /** Receives the messages for the job the slot is running. */
+  onMessage: ((m: FromWorker) => void) | null;
+  onDeath: ((reason: string) => void) | null;
+}
+
+interface InFlight {
+  job: Job;
+  /** Settles the job's run promise without touching the store (shutdown). */
+  release: (() => void) | null;
+  done: Promise<void> | null;
+  slot: Slot | null;
+  lastPersist: number;
+  cancelTimer: NodeJS.Timeout | null;
+  canceled: boolean;
+}
+
+/** Removes `*.partial` files the engine left in a job folder (crash, kill). */
+export function removePartials(dir: string | null): number {
+  if (!dir) return 0;
+  let n = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!isPartialName(name)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { force: true, recursive: true });
+      n++;
+    } catch {
+      // best effort
+    }
+  }
+  return n;
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly inflight = new Map<string, InFlight>();
+  private pumping = false;
+  private pumpAgain = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private started = false;
+  paused = false;
+  /** Providers reported by workers' `ready` messages. */
+  readonly providers = new Set<string>();
+
+  constructor(private readonly o: PoolOptions) {}
+
+  get running(): number {
+    return this.inflight.size;
+  }
+  get workers(): number {
+    return this.slots.filter((s) => s.worker).length;
+  }
+  isRunningHere(id: string): boolean {
+    return this.inflight.has(id);
+  }
+  runningJob(id: string): Job | null {
+    return this.inflight.get(id)?.job ?? null;
+  }
+
+  start(pollMs = 1000): void {
+    if (this.timer) return;
+    this.started = true;
+    this.timer = setInterval(() => {
+      this.checkExternal();
+      this.pump();
+    }, pollMs);
+    this.timer.unref();
+    this.pump();
+  }
+
+  /** Claims queued jobs while there is capacity. Safe to call often. */
+  pump(): void {
+    if (!this.started || this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (!this.closed && !this.paused && this.inflight.size < Math.max(1, this.o.size())) {
+          const job = this.o.backend.claim();
+          if (!job) break;
+          const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false };
+          this.inflight.set(job.id, entry);
+          this.o.onChange?.();
+          entry.done = this.runJob(entry)
+            .catch((e) => {
+              if (this.closed) return;
+              this.o.log?.(`queue error on job ${job.id}: ${(e as Error).stack ?? e}`);
+              this.o.backend.fail(job.id, { code: 'INTERNAL', message: `Unexpected error: ${(e as Error).message}` });
+            })
+            .finally(() => {
+              if (entry.cancelTimer) clearTimeout(entry.cancelTimer);
+              if (this.closed) return;
+              this.inflight.delete(job.id);
+              if (entry.slot) entry.slot.busy = false;
+              this.o.onChange?.();
+              this.pump();
+            });
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Asks the worker running this job to stop (it removes its partial files and answers CANCELED). */
+  cancel(id: string): void {
+    const entry = this.inflight.get(id);
+    if (!entry || entry.canceled) return;
+    entry.canceled = true;
+    const slot = entry.slot;
+    if (slot?.worker) {
+      this.post(slot, { type: 'cancel', jobId: id });
+      entry.cancelTimer = setTimeout(() => {
+        // The worker did not answer in time: kill it; its job is already canceled in the store.
+        if (this.inflight.get(id) === entry && slot.worker) {
+          this.o.log?.(`demix: worker did not stop job ${id} in time; terminating it`);
+          slot.onDeath?.('did not stop after cancel');
+          void this.dispose(slot, true);
+        }
+      }, this.o.cancelGraceMs ?? 15_000);
+      entry.cancelTimer.unref();
+    }
+  }
+
+  /** Jobs canceled or removed by another process (or through the store) are stopped here too. */
+  private checkExternal(): void {
+    for (const [id, entry] of this.inflight) {
+      if (entry.canceled) continue;
+      const status = this.o.backend.status(id);
+      if (status !== 'running') this.cancel(id);
+    }
+  }
+
+  private async runJob(entry: InFlight): Promise<void> {
+    const { job } = entry;
+    const prep = await this.o.prepare(job);
+    if (!prep.run || this.closed) return;
+    if (entry.canceled || this.o.backend.status(job.id) !== 'running') return;
+
+    const key = `${job.options.modelId}|${job.options.device}`;
+    const slot = this.takeSlot(key);
+    entry.slot = slot;
+    let provider: string;
+    try {
+      provider = await this.ensureWorker(slot, job);
+    } catch (e) {
+      if (this.closed) return;
+      const err = e as JobError;
+      this.o.backend.fail(job.id, { code: err.code ?? 'INTERNAL', message: err.message ?? String(e) });
+      return;
+    }
+    if (this.closed || entry.canceled || this.o.backend.status(job.id) !== 'running') return;
+    entry.job = { ...entry.job, provider };
+    this.o.onProvider?.(entry.job, provider);
+
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        entry.release = null;
+        slot.onMessage = null;
+        slot.onDeath = null;
+        resolve();
+      };
+      entry.release = finish;
+      slot.onDeath = (reason) => {
+        removePartials(job.outputDir);
+        this.o.backend.fail(job.id, {
+          code: 'INTERNAL',
+          message: `The separation engine stopped unexpectedly (${reason}); retry the job, and report it if it happens again.`,
+        });
+        finish();
+      };
+      slot.onMessage = (m) => {
+        if (!('jobId' in m) || m.jobId !== job.id) return;
+        if (m.type === 'progress') this.onProgress(entry, m.progress);
+        else if (m.type === 'done') {
+          const r = m.result;
+          this.providers.add(r.provider);
+          this.o.backend.complete(job.id, {
+            stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
+            durationSec: r.durationSec,
+            provider: r.provider,
+          });
+          finish();
+        } else if (m.type === 'failed') {
+          // A CANCELED answer for a job canceled in the store changes nothing (guarded update).
+          this.o.backend.fail(job.id, m.error);
+          finish();
+        }
+      };
+      this.post(slot, {
+        type: 'run',
+        jobId: job.id,
+        input: job.inputPath,
+        outDir: job.outputDir!,
+        options: {
+          format: job.options.format,
+          bits: job.options.bits,
+          clipMode: job.options.clipMode,
+          twoStems: job.options.twoStems,
+          shifts: job.options.shifts,
+        },
+      });
+    });
+  }
+
+  private onProgress(entry: InFlight, p: { fraction: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): void {
+    if (entry.canceled) return;
+    const update = {
+      progress: Math.min(1, Math.max(0, p.fraction)),
+      segmentsDone: p.segmentsDone,
+      segmentsTotal: p.segmentsTotal,
+      etaSec: p.etaSec === null ? null : Math.max(0, p.etaSec),
+    };
+    entry.job = { ...entry.job, ...update };
+    const now = Date.now();
+    if (now - entry.lastPersist >= (this.o.persistEveryMs ?? 1000)) {
+      entry.lastPersist = now;
+      if (!this.o.backend.progress(entry.job.id, update)) {
+        this.cancel(entry.job.id);
+        return;
+      }
+    }
+    this.o.emitProgress(entry.job);
+  }
+
+  private takeSlot(key: string): Slot {
+    const size = Math.max(1, this.o.size());
+    while (this.slots.length < size) {
+      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, busy: false, onMessage: null, onDeath: null });
+    }
+    const free = this.slots.filter((s) => !s.busy);
+    const slot = free.find((s) => s.key === key && s.worker) ?? free.find((s) => !s.worker) ?? free[0];
+    if (!slot) throw new Error('no free worker slot (pool accounting error)');
+    slot.busy = true;
+    // Shrink: slots beyond the wanted size are disposed when idle.
+    for (const s of this.slots.slice(size)) if (!s.busy && s.worker) void this.dispose(s, false);
+    return slot;
+  }
+
+  private async ensureWorker(slot: Slot, job: Job): Promise<string> {
+    const key = `${job.options.modelId}|${job.options.device}`;
+    if (slot.worker && slot.key === key && slot.ready) return slot.ready;
+    if (slot.worker) await this.dispose(slot, false);
+    const script = await this.o.workerScript();
+    const worker = new Worker(script);
+    slot.worker = worker;
+    slot.key = key;
+    slot.provider = null;
+    slot.ready = new Promise<string>((resolve, reject) => {
+      let initDone = false;
+      worker.on('message', (m: FromWorker) => {
+        if (!initDone) {
+          if (m.type === 'ready') {
+            initDone = true;
+            slot.provider = m.provider;
+            this.providers.add(m.provider);
+            this.o.onChange?.();
+            resolve(m.provider);
+          } else if (m.type === 'init-error') {
+            initDone = true;
+            void this.dispose(slot, true);
+            reject(m.error);
+          }
+          return;
+        }
+        slot.onMessage?.(m);
+      });
+      const died = (reason: string) => {
+        if (slot.worker !== worker) return;
+        slot.worker = null;
+        slot.ready = null;
+        slot.key = null;
+        if (!initDone) {
+          initDone = true;
+          reject({ code: 'INTERNAL', message: `The separation engine failed to start (${reason}).` });
+        } else slot.onDeath?.(reason);
+        this.o.onChange?.();
+      };
+      worker.on('error', (e) => died(`worker error: ${e.message}`));
+      worker.on('exit', (code) => died(`worker exited with code ${code}`));
+    });
+    // Avoid an unhandled rejection if nobody awaits (init failure after dispose).
+    slot.ready.catch(() => {});
+    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir });
+    return slot.ready;
+  }
+
+  private post(slot: Slot, msg: ToWorker): void {
+    slot.worker?.postMessage(msg);
+  }
+
+  private async dispose(slot: Slot, force: boolean): Promise<void> {
+    const w = slot.worker;
+    slot.worker = null;
+    slot.ready = null;
+    slot.key = null;
+    if (!w) return;
+    if (!force) {
+      w.postMessage({ type: 'shutdown' } satisfies ToWorker);
+      const exited = await Promise.race([
+        new Promise<boolean>((r) => w.once('exit', () => r(true))),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref()),
+      ]);
+      if (exited) return;
+    }
+    await w.terminate();
+  }
+
+  /** Stops everything: running jobs go back to queued (their partial files removed), workers end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const entries = [...this.inflight.values()];
+    for (const e of entries) {
+      e.canceled = true;
+      if (e.cancelTimer) clearTimeout(e.cancelTimer);
+      e.release?.();
+    }
+    await Promise.all(this.slots.map((s) => this.dispose(s, true)));
+    // Let preparations in progress (hashing, cache copies) settle before the store closes.
+    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
+    for (const e of entries) {
+      removePartials(e.job.outputDir);
+      this.o.backend.requeue(e.job.id);
+    }
+    this.inflight.clear();
+  }
+}

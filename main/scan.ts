@@ -1,0 +1,142 @@
+/**
+ * Finding audio: a recursive folder scan (hidden and system files skipped, symlink loops safe)
+ * and a light content sniff for files whose name does not say what they are.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Used until/unless engine/audio-files.ts is available. */
+const FALLBACK_AUDIO_EXTENSIONS = ['.mp3', '.wav', '.flac', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.aif', '.aiff', '.aifc', '.wma', '.alac', '.mp4', '.webm', '.mka', '.wv', '.ape'];
+
+let extSet: Set<string> | null = null;
+
+/** Audio extensions (lower case, with the dot), from the engine when it is present. */
+export async function audioExtensions(): Promise<Set<string>> {
+  if (extSet) return extSet;
+  let list: readonly string[] = FALLBACK_AUDIO_EXTENSIONS;
+  try {
+    const mod = (await import('../engine/audio-files.ts')) as { AUDIO_EXTENSIONS?: readonly string[] | Set<string> };
+    if (mod.AUDIO_EXTENSIONS) list = [...mod.AUDIO_EXTENSIONS];
+  } catch {
+    // engine/audio-files.ts not available: keep the built-in list.
+  }
+  extSet = new Set(list.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()));
+  return extSet;
+}
+
+const SYSTEM_NAMES = new Set(['thumbs.db', 'desktop.ini', '$recycle.bin', 'system volume information', '__macosx', 'lost+found', 'icon\r']);
+
+export function isHiddenOrSystem(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('~$') || SYSTEM_NAMES.has(name.toLowerCase());
+}
+
+/** Recognises common audio containers from their first bytes (for files without an audio extension). */
+export function sniffAudio(head: Buffer): boolean {
+  if (head.length < 4) return false;
+  const a4 = head.subarray(0, 4).toString('latin1');
+  if (a4 === 'RIFF' && head.subarray(8, 12).toString('latin1') === 'WAVE') return true;
+  if (a4 === 'fLaC' || a4 === 'OggS' || a4 === 'FORM' || a4 === 'wvpk' || a4 === 'MAC ') return true;
+  if (head.subarray(0, 3).toString('latin1') === 'ID3') return true;
+  if (head.length >= 8 && head.subarray(4, 8).toString('latin1') === 'ftyp') return true;
+  if (head[0] === 0xff && (head[1] & 0xe0) === 0xe0) return true; // MPEG audio / ADTS frame sync
+  if (head[0] === 0x1a && head[1] === 0x45 && head[2] === 0xdf && head[3] === 0xa3) return true; // Matroska/WebM
+  return false;
+}
+
+export function sniffFile(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(16);
+    const n = fs.readSync(fd, buf, 0, 16, 0);
+    return sniffAudio(buf.subarray(0, n));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+export interface FoundFile {
+  path: string;
+  /** Relative to the scanned folder, with the platform separator. */
+  relativePath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface ScanResult {
+  files: FoundFile[];
+  /** Files seen that are not audio (by extension and content). */
+  skipped: number;
+}
+
+/** Whether a file (by name, else by content when it has no known extension) is audio. */
+export function isAudioFile(file: string, exts: Set<string>): boolean {
+  const ext = path.extname(file).toLowerCase();
+  if (exts.has(ext)) return true;
+  // Known non-audio types are not opened; anything else is sniffed.
+  if (/^\.(jpe?g|png|gif|bmp|webp|txt|md|pdf|nfo|cue|log|m3u8?|pls|json|xml|html?|zip|rar|7z|db|ini|exe|dll|doc|docx)$/.test(ext)) return false;
+  return sniffFile(file);
+}
+
+/** Recursively lists audio files under `root`, sorted by relative path. */
+export async function scanFolder(root: string): Promise<ScanResult> {
+  const exts = await audioExtensions();
+  const files: FoundFile[] = [];
+  let skipped = 0;
+  const seen = new Set<string>();
+  const stack: string[] = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let real: string;
+    try {
+      real = await fs.promises.realpath(dir);
+    } catch {
+      continue;
+    }
+    if (seen.has(real)) continue; // symlink loop or the same folder reached twice
+    seen.add(real);
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const ent of entries) {
+      if (isHiddenOrSystem(ent.name)) continue;
+      const full = path.join(dir, ent.name);
+      let isDir = ent.isDirectory();
+      let isFile = ent.isFile();
+      let st: fs.Stats | null = null;
+      if (ent.isSymbolicLink() || (!isDir && !isFile)) {
+        try {
+          st = await fs.promises.stat(full);
+        } catch {
+          continue; // dangling link
+        }
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      }
+      if (isDir) {
+        stack.push(full);
+        continue;
+      }
+      if (!isFile) continue;
+      if (!isAudioFile(full, exts)) {
+        skipped++;
+        continue;
+      }
+      if (!st) {
+        try {
+          st = await fs.promises.stat(full);
+        } catch {
+          continue;
+        }
+      }
+      files.push({ path: full, relativePath: path.relative(root, full), size: st.size, mtimeMs: st.mtimeMs });
+    }
+  }
+  files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  return { files, skipped };
+}
