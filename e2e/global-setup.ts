@@ -49,6 +49,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const built = spawnSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
     if (built.status !== 0) throw new Error('vite build of the renderer failed');
   }
+  // Development: reuse a bridge that is already running (DEMIX_E2E_URL + DEMIX_E2E_TOKEN).
+  if (process.env.DEMIX_E2E_URL && process.env.DEMIX_E2E_TOKEN) {
+    process.env.DEMIX_E2E_DIR ??= mkdtempSync(path.join(os.tmpdir(), 'demix-e2e-'));
+    return async () => {};
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'demix-e2e-'));
   const dataDir = path.join(dir, 'data');
   const outDir = path.join(dir, 'out');

@@ -54,7 +54,8 @@ function Player({ job }: { job: Job }) {
   const [zoom, setZoom] = useState(0);
   const [scroll, setScroll] = useState(0);
   const [exportOpen, setExportOpen] = useState(false);
-  const [compact] = useState(() => window.innerHeight < 720);
+  // Taller waveforms on tall windows, shorter ones at 800×600 so all five tracks fit.
+  const [waveH] = useState(() => (window.innerHeight < 720 ? 50 : window.innerHeight >= 950 ? 92 : 64));
   const audioHost = useRef<HTMLDivElement>(null);
 
   useEffect(() => openMixer(job.id, stems), [job.id, stems, openMixer]);
@@ -240,7 +241,7 @@ function Player({ job }: { job: Job }) {
                     media={el}
                     peaks={p}
                     duration={duration}
-                    height={stem === 'mix' ? (compact ? 36 : 44) : compact ? 50 : 64}
+                    height={stem === 'mix' ? Math.round(waveH * 0.7) : waveH}
                     color={color(`--stem-${cssName}-wave`)}
                     progressColor={color(`--stem-${cssName}`)}
                     zoom={zoom}
@@ -251,7 +252,7 @@ function Player({ job }: { job: Job }) {
                     scrollLeft={scroll}
                   />
                 ) : (
-                  <div className="wave-loading" aria-hidden="true" />
+                  <div className="wave-loading" aria-hidden="true" style={{ height: stem === 'mix' ? Math.round(waveH * 0.7) : waveH }} />
                 )}
               </div>
             </div>
