@@ -12,6 +12,7 @@ import {
   type EventPayload,
   type Job,
   type JobOptions,
+  type JobStatus,
   type ParsedRequestOf,
   type Peaks,
   type QueueState,
@@ -74,6 +75,10 @@ export interface Core {
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
     /** Absolute path of a stem file (or 'mix' = the job's input, or a mixdown file name) owned by the job, or null. */
     mediaPath(jobId: string, stem: string): string | null;
+    /** Extra (CLI): several jobs at once, missing ids left out. */
+    getMany(ids: string[]): Job[];
+    /** Extra (CLI `clean`): removes finished job records (and their files when asked); returns how many. */
+    clean(opts: { statuses: JobStatus[]; deleteFiles: boolean }): number;
   };
   queue: { pause(): QueueState; resume(): QueueState; state(): QueueState };
   settings: { get(): Settings; set(patch: Partial<Settings>): Settings };
@@ -299,6 +304,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       peaks,
       exportMixdown,
       mediaPath: (id, stem) => service.mediaPath(id, stem),
+      getMany: (ids) => store.getMany(ids).map((j) => {
+        const live = j.status === 'running' ? pool.runningJob(j.id) : null;
+        return live ? { ...j, ...pick(live) } : j;
+      }),
+      clean: ({ statuses, deleteFiles }) => {
+        const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
+        const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
+        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        return jobs.length;
+      },
     },
     queue: {
       pause: () => {

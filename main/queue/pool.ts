@@ -79,6 +79,16 @@ export function removePartials(dir: string | null): number {
   return n;
 }
 
+/** Removes a job folder left empty by a failed or canceled job (never a folder with files). */
+export function removeEmptyDir(dir: string | null): void {
+  if (!dir) return;
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // not empty, or gone
+  }
+}
+
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly inflight = new Map<string, InFlight>();
@@ -143,6 +153,7 @@ export class WorkerPool {
             .finally(() => {
               if (entry.cancelTimer) clearTimeout(entry.cancelTimer);
               if (this.closed) return;
+              if (this.o.backend.status(job.id) !== 'done') removeEmptyDir(job.outputDir);
               this.inflight.delete(job.id);
               if (entry.slot) entry.slot.busy = false;
               this.o.onChange?.();
