@@ -35,11 +35,17 @@ function appPaths() {
   };
 }
 
-/** Packaged builds ship ffmpeg as an extra resource (electron-builder.yml). */
-function useBundledFfmpeg(): void {
-  if (!app.isPackaged || process.env.FFMPEG_PATH) return;
-  const bin = path.join(process.resourcesPath, process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
-  if (existsSync(bin)) process.env.FFMPEG_PATH = bin;
+/**
+ * Packaged builds ship ffmpeg and the model weights as extra resources (electron-builder.yml).
+ * engine/ffmpeg.ts and models/registry.ts look in process.resourcesPath themselves; the
+ * environment variables make the same folders visible to the engine worker threads too.
+ */
+function useBundledResources(): void {
+  if (!app.isPackaged) return;
+  const ffmpeg = path.join(process.resourcesPath, 'ffmpeg', process.platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
+  if (!process.env.FFMPEG_PATH && existsSync(ffmpeg)) process.env.FFMPEG_PATH = ffmpeg;
+  const models = path.join(process.resourcesPath, 'models');
+  if (!process.env.DEMIX_MODELS_DIR && existsSync(models)) process.env.DEMIX_MODELS_DIR = models;
 }
 
 let core: Core | null = null;
@@ -82,7 +88,7 @@ async function openWindow(): Promise<void> {
 async function start(): Promise<void> {
   await app.whenReady();
   const p = appPaths();
-  useBundledFfmpeg();
+  useBundledResources();
   const binding = app.isPackaged ? undefined : electronSqliteBinding(p.root);
   if (binding) process.env.DEMIX_SQLITE_BINDING = binding;
 
