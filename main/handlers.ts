@@ -22,7 +22,12 @@ import {
 import type { Core } from './core.ts';
 
 /** The part of the Core (main/core.ts) the shell uses; tests pass a fake with this shape. */
-export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'jobs' | 'queue' | 'settings' | 'diagnostics'>;
+export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
+  jobs: Pick<
+    Core['jobs'],
+    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
+  >;
+};
 
 /** What differs between Electron and the web bridge. */
 export interface HandlerHost {
