@@ -169,6 +169,8 @@ export class SpecTransform {
   private static readonly BATCH = 16;
   private readonly batchRe: Float64Array[];
   private readonly gather: Float64Array;
+  /** window[n] · sqrt(nFft) (istft normalized) / nFft (inverse FFT scaling). */
+  private readonly olaGain: Float64Array;
 
   constructor(
     readonly nFft: number,
@@ -184,6 +186,7 @@ export class SpecTransform {
     this.fftOut = new Float64Array(2 * nFft);
     this.batchRe = Array.from({ length: SpecTransform.BATCH }, () => new Float64Array(2 * nFft));
     this.gather = new Float64Array(SpecTransform.BATCH * 4 * this.bins);
+    this.olaGain = Float64Array.from(this.window, (w) => (w * Math.sqrt(nFft)) / nFft);
     // 1 / Σ w² over every frame of the padded spectrogram (frames + 4), at each output sample.
     const allFrames = this.frames + 4;
     const total = nFft + hop * (allFrames - 1);
@@ -256,8 +259,7 @@ export class SpecTransform {
    * Both channels of a source go through one complex inverse FFT.
    */
   inverseAdd(spec: Float32Array, time: Float32Array, sources: number): void {
-    const { nFft, bins, frames, segment, window, invEnvelope, gather } = this;
-    const scale = Math.sqrt(nFft);
+    const { nFft, bins, frames, segment, invEnvelope, gather, olaGain } = this;
     const B = SpecTransform.BATCH;
     const Y = this.fftIn;
     const y = this.fftOut;
@@ -286,30 +288,32 @@ export class SpecTransform {
           const g = b * stride;
           // Y[k] = XL[k] + i·XR[k] over the full circle, XL/XR Hermitian; Nyquist bin = 0 (F.pad
           // in _ispec) and the DC imaginary parts dropped (a C2R transform ignores them).
+          // ifft(Y) = conj(fft(conj(Y))) / N: build conj(Y) and use the forward transform, with
+          // 1/N and the conjugation folded into the overlap-add gain.
           Y[0] = gather[g];
-          Y[1] = gather[g + 2 * bins];
+          Y[1] = -gather[g + 2 * bins];
           for (let k = 1; k < bins; k++) {
             const p = gather[g + 2 * k];
             const q = gather[g + 2 * k + 1];
             const r = gather[g + 2 * bins + 2 * k];
             const u = gather[g + 2 * bins + 2 * k + 1];
             Y[2 * k] = p - u;
-            Y[2 * k + 1] = q + r;
+            Y[2 * k + 1] = -(q + r);
             const m = 2 * (nFft - k);
             Y[m] = p + u;
-            Y[m + 1] = r - q;
+            Y[m + 1] = q - r;
           }
           Y[2 * bins] = 0;
           Y[2 * bins + 1] = 0;
-          this.fft.inverseTransform(y, Y);
+          this.fft.transform(y, Y);
           const start = this.frameStart(t0 + b);
           const n0 = Math.max(0, -start);
           const n1 = Math.min(nFft, segment - start);
           for (let n = n0; n < n1; n++) {
             const j = start + n;
-            const w = window[n] * scale * invEnvelope[j];
+            const w = olaGain[n] * invEnvelope[j];
             outL[j] += y[2 * n] * w;
-            outR[j] += y[2 * n + 1] * w;
+            outR[j] -= y[2 * n + 1] * w;
           }
         }
       }

