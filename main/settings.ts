@@ -30,7 +30,18 @@ export class SettingsStore {
     private readonly onChange: (s: Settings) => void = () => {},
   ) {}
 
+  private cache: { at: number; value: Settings } | null = null;
+
+  /** Current settings (cached for a second: the queue reads them on every claim; another process may change them). */
   get(): Settings {
+    const now = Date.now();
+    if (this.cache && now - this.cache.at < 1000) return { ...this.cache.value };
+    const value = this.read();
+    this.cache = { at: now, value };
+    return { ...value };
+  }
+
+  private read(): Settings {
     const out: Record<string, unknown> = { ...defaultSettings() };
     const shape = Settings.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
     for (const row of this.db.select().from(settingsTable).all()) {
@@ -62,6 +73,7 @@ export class SettingsStore {
           .run();
       }
     });
+    this.cache = null;
     const s = this.get();
     this.onChange(s);
     return s;
@@ -70,5 +82,6 @@ export class SettingsStore {
   /** Removes a stored key (tests, resets). */
   reset(key: keyof Settings): void {
     this.db.delete(settingsTable).where(eq(settingsTable.key, key)).run();
+    this.cache = null;
   }
 }

@@ -76,6 +76,14 @@ export type JobPatch = Partial<
 
 const CHUNK = 500;
 
+const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash, input_size as inputSize,
+  input_mtime_ms as inputMtimeMs, model_id as modelId, options, options_key as optionsKey, status, progress,
+  segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
+  error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
+  started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, input_peaks as inputPeaks`;
+const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
+
 export class JobStore {
   constructor(
     readonly db: Db,
@@ -86,14 +94,16 @@ export class JobStore {
   // Reads
   // ------------------------------------------------------------------------------------------
 
+  // Hot paths (every claim/transition) use cached raw prepared statements: drizzle's query
+  // building costs more than the query itself here.
   row(id: string): JobRow | undefined {
-    return this.db.select().from(jobs).where(eq(jobs.id, id)).get();
+    return this.stmt(`select ${JOB_COLUMNS} from jobs where id = ?`).get(id) as JobRow | undefined;
   }
 
   find(id: string): Job | null {
     const r = this.row(id);
     if (!r) return null;
-    return rowToJob(r, this.db.select().from(stems).where(eq(stems.jobId, id)).orderBy(asc(stems.id)).all());
+    return rowToJob(r, this.stemRows(id));
   }
 
   get(id: string): Job {
@@ -186,7 +196,7 @@ export class JobStore {
   }
 
   stemRows(jobId: string): StemRow[] {
-    return this.db.select().from(stems).where(eq(stems.jobId, jobId)).orderBy(asc(stems.id)).all();
+    return this.stmt(`select ${STEM_COLUMNS} from stems where job_id = ? order by id`).all(jobId) as StemRow[];
   }
 
   // ------------------------------------------------------------------------------------------
@@ -231,11 +241,11 @@ export class JobStore {
    * in an expected state (nothing changed, no event).
    */
   transition(id: string, from: JobStatus[], to: JobStatus, patch: JobPatch = {}): Job | null {
-    const res = this.db
-      .update(jobs)
-      .set({ ...patch, status: to })
-      .where(and(eq(jobs.id, id), inArray(jobs.status, from)))
-      .run();
+    const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined) as (keyof JobPatch)[];
+    const sets = keys.map((k) => `${jobs[k].name} = @${k}`);
+    const res = this.stmt(
+      `update jobs set ${[...sets, 'status = @to'].join(', ')} where id = @id and status in (${from.map((f) => `'${f}'`).join(', ')})`,
+    ).run({ ...Object.fromEntries(keys.map((k) => [k, patch[k]])), to, id });
     if (res.changes !== 1) return null;
     const job = this.get(id);
     this.bus.emit('job-updated', job);
@@ -244,16 +254,10 @@ export class JobStore {
   }
 
   /** Claims the next queued job (highest priority, oldest), marking it running. */
-  claimNext(exclude: (row: JobRow) => boolean = () => false): Job | null {
+  claimNext(): Job | null {
+    const next = this.stmt(`select id, attempts from jobs where status = 'queued' order by priority desc, created_at, id limit 8`);
     for (;;) {
-      const candidates = this.db
-        .select()
-        .from(jobs)
-        .where(eq(jobs.status, 'queued'))
-        .orderBy(desc(jobs.priority), asc(jobs.createdAt), asc(jobs.id))
-        .limit(20)
-        .all()
-        .filter((r) => !exclude(r));
+      const candidates = next.all() as { id: string; attempts: number }[];
       if (!candidates.length) return null;
       for (const c of candidates) {
         const job = this.transition(c.id, ['queued'], 'running', {
@@ -274,11 +278,9 @@ export class JobStore {
 
   /** Persists progress of a running job; false when the job is no longer running (e.g. canceled elsewhere). */
   saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): boolean {
-    const res = this.db
-      .update(jobs)
-      .set(p)
-      .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
-      .run();
+    const res = this.stmt(
+      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running'`,
+    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id);
     return res.changes === 1;
   }
 
@@ -333,16 +335,14 @@ export class JobStore {
 
   /** Recounts a batch's done/failed from its jobs and emits `batch-updated`. */
   refreshBatch(batchId: string): void {
-    this.db
-      .update(batches)
-      .set({
-        done: sql`(select count(*) from jobs where batch_id = ${batchId} and status = 'done')`,
-        failed: sql`(select count(*) from jobs where batch_id = ${batchId} and status = 'failed')`,
-      })
-      .where(eq(batches.id, batchId))
-      .run();
-    const b = this.batch(batchId);
-    if (b) this.bus.emit('batch-updated', b);
+    this.stmt(
+      `update batches set done = (select count(*) from jobs where batch_id = @b and status = 'done'),
+       failed = (select count(*) from jobs where batch_id = @b and status = 'failed') where id = @b`,
+    ).run({ b: batchId });
+    const b = this.stmt(`select id, source_folder as sourceFolder, output_dir as outputDir, total, done, failed, skipped, created_at as createdAt from batches where id = ?`).get(batchId) as
+      | Batch
+      | undefined;
+    if (b) this.bus.emit('batch-updated', { ...b });
   }
 
   /** Moves a queued job before another queued job (or to the end); renumbers priorities in one transaction. */
@@ -394,14 +394,11 @@ export class JobStore {
 
   /** A finished job with the same content hash and output options whose stems all still exist. */
   findCacheHit(hash: string, key: string, excludeId: string): Job | null {
-    const rows = this.db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.inputHash, hash), eq(jobs.optionsKey, key), eq(jobs.status, 'done')))
-      .orderBy(desc(jobs.finishedAt))
-      .limit(10)
-      .all()
-      .filter((r) => r.id !== excludeId);
+    const rows = (
+      this.stmt(
+        `select ${JOB_COLUMNS} from jobs where input_hash = ? and options_key = ? and status = 'done' order by finished_at desc limit 10`,
+      ).all(hash, key) as JobRow[]
+    ).filter((r) => r.id !== excludeId);
     for (const r of rows) {
       const job = rowToJob(r, this.stemRows(r.id));
       if (job.stems.length && job.stems.every((s) => fileExists(s.path))) return job;

@@ -55,11 +55,13 @@ export const jobs = sqliteTable(
     inputPeaks: blob('input_peaks', { mode: 'buffer' }),
   },
   (t) => [
-    index('jobs_status_order').on(t.status, t.priority, t.createdAt),
+    // Claim order (0002): status, then priority high→low, then oldest first; no sort step per claim.
+    index('jobs_queue_order').on(t.status, sql`${t.priority} desc`, t.createdAt, t.id),
     index('jobs_input_hash').on(t.inputHash),
     index('jobs_input_path').on(t.inputPath),
     index('jobs_output_dir').on(t.outputDir),
-    index('jobs_batch').on(t.batchId),
+    // Batch recounts per transition (0002).
+    index('jobs_batch_status').on(t.batchId, t.status),
   ],
 );
 
