@@ -1,0 +1,125 @@
+// Smoke tests of the real bundles from scripts/build.mjs (no Electron binary needed):
+// - dist/electron/main.js runs under plain Node with `electron` stubbed (scripts/fixtures/),
+//   on the real core, and answers IPC and protocol requests;
+// - dist/electron/preload.cjs loads as a sandboxed CommonJS preload and installs window.demix;
+// - dist/engine-worker.js starts as a worker thread and speaks the worker protocol.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DemixRemoteError } from '../preload/contract.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'demix-build-'));
+
+beforeAll(async () => {
+  const { buildAll } = (await import('./build.mjs')) as { buildAll(o: { renderer: boolean }): Promise<void> };
+  await buildAll({ renderer: false });
+}, 120_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('npm run build', () => {
+  it('writes the three bundles, the manifests and the icon', () => {
+    for (const f of ['electron/main.js', 'electron/preload.cjs', 'engine-worker.js', 'models/htdemucs.json', 'electron/icon.png']) {
+      expect(existsSync(path.join(dist, f)), f).toBe(true);
+    }
+    const main = readFileSync(path.join(dist, 'electron', 'main.js'), 'utf8');
+    // Native modules stay external; nothing from the renderer or tsx is bundled.
+    expect(main).toMatch(/from "better-sqlite3"|require\("better-sqlite3"\)/);
+    expect(main).not.toContain('node_modules/react-dom');
+    expect(main).not.toContain('tsx/esm/api');
+  });
+
+  it('the bundled main process runs on the real core (electron stubbed)', () => {
+    const userData = path.join(tmp, 'userData');
+    const res = spawnSync(process.execPath, ['--import', './scripts/fixtures/electron-stub-loader.mjs', 'dist/electron/main.js'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, DEMIX_STUB: JSON.stringify({ userData, appPath: root }) },
+    });
+    const events = res.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('STUB '))
+      .map((l) => JSON.parse(l.slice(5)) as { what: string; [k: string]: unknown });
+    const by = (what: string) => events.filter((e) => e.what === what);
+    expect(by('drive-error'), res.stderr).toEqual([]);
+    expect(res.status, res.stderr).toBe(0);
+    expect(by('schemes')[0].schemes).toEqual(['demix-app', 'demix-media']);
+    expect(by('window')[0]).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, preload: path.join(dist, 'electron', 'preload.cjs') });
+    expect(by('load')[0].url).toBe('demix-app://app/index.html');
+    expect(by('ipc-handle').map((e) => e.channel)).toEqual(['demix:invoke']);
+    const invokes = by('invoke');
+    expect(invokes[0].result).toEqual({ ok: true, value: { contractVersion: 1, appVersion: '0.0.0-stub', host: 'electron' } });
+    expect(invokes[1]).toMatchObject({ ok: true, keys: expect.arrayContaining(['outputDir', 'concurrency']) });
+    expect(invokes[2].result).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(invokes[3].result).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(by('media')[0].status).toBe(404);
+    expect(String(by('app-page')[0].csp)).toContain("script-src 'self'");
+    expect(by('quit')).toHaveLength(1);
+    expect(existsSync(path.join(userData, 'demix.db'))).toBe(true); // the core lives in Electron's userData
+  });
+
+  it('the preload bundle installs window.demix from a sandbox-style CommonJS load', async () => {
+    const code = readFileSync(path.join(dist, 'electron', 'preload.cjs'), 'utf8');
+    const executed: { func: (...a: unknown[]) => unknown; args: unknown[] }[] = [];
+    const exposedKeys: string[] = [];
+    const invokes: unknown[][] = [];
+    const electron = {
+      contextBridge: {
+        executeInMainWorld: (s: { func: (...a: unknown[]) => unknown; args: unknown[] }) => executed.push(s),
+        exposeInMainWorld: (k: string) => exposedKeys.push(k),
+      },
+      ipcRenderer: {
+        on() {},
+        send() {},
+        invoke: async (...a: unknown[]) => {
+          invokes.push(a);
+          return a[1] === 'jobs:get' ? { ok: false, error: { code: 'NOT_FOUND', message: 'No job.' } } : { ok: true, value: { answer: 42 } };
+        },
+      },
+      webUtils: { getPathForFile: () => '/x.wav' },
+    };
+    // A sandboxed preload gets a restricted `require`: only 'electron' (and a few others) resolve.
+    const sandboxRequire = (id: string) => {
+      if (id === 'electron') return electron;
+      throw new Error(`module not found in the sandbox: ${id}`);
+    };
+    const module = { exports: {} };
+    vm.runInNewContext(code, { require: sandboxRequire, module, exports: module.exports, console, Promise, Error, setTimeout });
+    expect(exposedKeys).toEqual([]);
+    expect(executed).toHaveLength(1);
+
+    // Electron serialises the installer into the page's world.
+    const page = vm.createContext({ raw: executed[0].args[0] });
+    vm.runInContext(`(${executed[0].func.toString()})(raw)`, page);
+    const demix = (page as { demix: { invoke(c: string, r: unknown): Promise<unknown>; mediaUrl(a: string, b: string): string } }).demix;
+    expect(await demix.invoke('settings:get', {})).toEqual({ answer: 42 });
+    expect(invokes[0]).toEqual(['demix:invoke', 'settings:get', {}]);
+    const err = await demix.invoke('jobs:get', { id: 'x' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DemixRemoteError);
+    expect(err).toMatchObject({ code: 'NOT_FOUND', message: 'No job.' });
+    expect(demix.mediaUrl('a', 'vocals')).toBe('demix-media://job/a/vocals');
+  });
+
+  it('the engine worker bundle starts and speaks the worker protocol', async () => {
+    const worker = new Worker(path.join(dist, 'engine-worker.js'));
+    try {
+      const reply = await new Promise<{ type: string; error?: { code: string; message: string } }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage({ type: 'init', modelId: 'no-such-model', device: 'cpu' });
+      });
+      expect(reply.type).toBe('init-error');
+      expect(reply.error?.code).toBe('MODEL_NOT_FOUND');
+      expect(reply.error?.message).toMatch(/htdemucs/); // lists the known models: manifests found from dist/
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
