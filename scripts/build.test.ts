@@ -18,7 +18,7 @@ const dist = path.join(root, 'dist');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'demix-build-'));
 
 beforeAll(async () => {
-  const { buildAll } = (await import('./build.mjs')) as { buildAll(o: { renderer: boolean }): Promise<void> };
+  const { buildAll } = await import('./build.mjs');
   await buildAll({ renderer: false });
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
