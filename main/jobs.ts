@@ -148,6 +148,7 @@ export class JobsService {
     const key = optionsKey(options);
     const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
+    const existingIds: string[] = [];
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
@@ -161,8 +162,12 @@ export class JobsService {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir) || this.store.activeDuplicate(f.path, key, outDir)) {
-        rejected.push({ path: f.path, reason: 'Already in the queue with these settings.' });
+      if (usedDirs.has(outDir)) return null;
+      const existing = this.store.activeDuplicate(f.path, key, outDir);
+      if (existing) {
+        // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
+        existingIds.push(existing);
+        usedDirs.add(outDir);
         return null;
       }
       usedDirs.add(outDir);
@@ -198,6 +203,7 @@ export class JobsService {
     }
     const looseRows = loose.map((c) => build(c, null)).filter((r): r is NewJobRow => r !== null);
     if (looseRows.length) jobs.push(...this.backend.enqueue(null, looseRows).jobs);
+    if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
   }

@@ -437,10 +437,11 @@ export class JobStore {
   }
 
   /** An active (queued/running) job for the same input, options and folder. */
-  activeDuplicate(inputPath: string, key: string, outputDir: string): boolean {
-    return !!this.stmt(
-      `select 1 from jobs where input_path = ? and options_key = ? and output_dir = ? and status in ('queued', 'running') limit 1`,
-    ).get(inputPath, key, outputDir);
+  activeDuplicate(inputPath: string, key: string, outputDir: string): string | null {
+    const r = this.stmt(
+      `select id from jobs where input_path = ? and options_key = ? and output_dir = ? and status in ('queued', 'running') limit 1`,
+    ).get(inputPath, key, outputDir) as { id: string } | undefined;
+    return r?.id ?? null;
   }
 }
 
