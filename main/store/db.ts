@@ -57,7 +57,10 @@ function configure(sqlite: Database.Database): void {
 }
 
 function openRaw(file: string, migrations: string): { sqlite: Database.Database; db: Db } {
-  const sqlite = new Database(file);
+  // Unpackaged Electron runs (`npm start`) load a better-sqlite3 binary built for Electron's ABI
+  // (scripts/electron-native.mjs); Node, the CLI and packaged apps use the default one.
+  const binding = process.versions.electron ? process.env.DEMIX_SQLITE_BINDING : undefined;
+  const sqlite = new Database(file, binding ? { nativeBinding: binding } : {});
   try {
     configure(sqlite);
     const db = drizzle(sqlite, { schema }) as Db;
