@@ -49,7 +49,7 @@ async function openCore(dataDir: string | undefined, io: CliIO, host: 'cli' | 'w
     dataDir: resolveDataDir(dataDir),
     host,
     appVersion: appVersion(),
-    workerScript: io.workerScript ?? process.env.DEMIX_WORKER_SCRIPT ?? undefined,
+    workerScript: io.workerScript || process.env.DEMIX_WORKER_SCRIPT || undefined,
     startQueue,
     onWarning: (m) => io.err.write(`demix: ${m}\n`),
   });
