@@ -116,6 +116,12 @@ export function toWireError(e: unknown): WireError {
   return { code: 'INTERNAL', message: `Unexpected error: ${String(e)}` };
 }
 
+/** One log line for an error: typed (user-facing) errors by message, anything else with its stack. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.name === 'CoreError' || e.name === 'DemixError' || e.name === 'HandlerError' ? `${e.name}: ${e.message}` : (e.stack ?? e.message);
+  return String(e);
+}
+
 /** Parses, calls the channel's handler and wraps the outcome. Never throws. */
 export async function dispatch(
   handlers: Handlers,

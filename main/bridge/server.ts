@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
-import { createHandlers, dispatch, type ShellCore } from '../handlers.ts';
+import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
 import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
 import { resolveStatic } from './static-files.ts';
 
@@ -169,7 +169,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       }
     }
     const result = await dispatch(handlers, channel, payload, {
-      onInternalError: (c, e) => log(`demix bridge: ${c} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      onInternalError: (c, e) => log(`demix bridge: ${c} failed: ${describeError(e)}`),
     });
     sendJson(res, 200, result);
   }

@@ -5,7 +5,7 @@
  */
 import { ipcMain, type BrowserWindow, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { DRAG_CHANNEL, EVENT_CHANNEL, INVOKE_CHANNEL, eventNames, type WireResult } from '../../preload/contract.ts';
-import { dispatch, type Handlers, type ShellCore } from '../handlers.ts';
+import { describeError, dispatch, type Handlers, type ShellCore } from '../handlers.ts';
 import { isTrustedSender } from './security.ts';
 
 export interface IpcOptions {
@@ -38,7 +38,7 @@ export function registerIpc(opts: IpcOptions): () => void {
     }
     return dispatch(opts.handlers, channel, payload, {
       checkResponse: opts.checkResponse,
-      onInternalError: (c, e) => log(`demix: ${c} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+      onInternalError: (c, e) => log(`demix: ${c} failed: ${describeError(e)}`),
     });
   });
 
