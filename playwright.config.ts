@@ -13,7 +13,7 @@ export default defineConfig({
   fullyParallel: false,
   retries: 0,
   // The real model: ~1.4 s per 7.8 s segment here, ~2 s to load; a 12 s song takes 6-10 s.
-  timeout: 180_000,
+  timeout: 420_000,
   expect: { timeout: 15_000 },
   globalSetup: './e2e/global-setup.ts',
   reporter: [['list'], ['html', { outputFolder: 'e2e/artifacts/report', open: 'never' }]],

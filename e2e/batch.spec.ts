@@ -24,18 +24,18 @@ test('add a folder: two songs succeed, the non-audio file is reported', async ({
 
   const batch = page.getByRole('listitem', { name: 'Folder album' });
   await expect(batch).toBeVisible();
-  await expect(jobRow(page, 'song00')).toBeVisible();
-  await expect(jobRow(page, 'song02')).toBeVisible();
+  await expect(jobRow(page, 'song00.flac')).toBeVisible();
+  await expect(jobRow(page, 'song02.flac')).toBeVisible();
 
   // notes.mp3 is reported either when the folder is scanned (a toast naming it) or when the
   // engine opens it (a failed job whose message says it is not audio).
   const toast = page.getByRole('alert').filter({ hasText: 'notes.mp3' });
-  const failedNotes = jobRow(page, 'notes');
+  const failedNotes = jobRow(page, 'notes.mp3');
   await expect(toast.or(failedNotes.locator('.job-error'))).toBeVisible({ timeout: 60_000 });
   await screenshot(page, '10-folder-added');
 
-  await expect(jobRow(page, 'song00')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
-  await expect(jobRow(page, 'song02')).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(jobRow(page, 'song00.flac')).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
+  await expect(jobRow(page, 'song02.flac')).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
   await expect(batch.getByText(/2 of [23] done/)).toBeVisible();
   if (await failedNotes.count()) {
     await expect(failedNotes).toHaveAttribute('data-status', 'failed');
@@ -44,7 +44,7 @@ test('add a folder: two songs succeed, the non-audio file is reported', async ({
   await screenshot(page, '11-folder-done');
 
   const { jobs } = await invoke('jobs:list', { limit: 100 });
-  const songs = jobs.filter((j) => j.name === 'song00' || j.name === 'song02');
+  const songs = jobs.filter((j) => j.name === 'song00.flac' || j.name === 'song02.flac');
   expect(songs.map((j) => j.status)).toEqual(['done', 'done']);
   for (const j of songs) expect(j.stems.map((s) => s.name).sort()).toEqual(['bass', 'drums', 'other', 'vocals']);
 });
@@ -61,16 +61,16 @@ test('cancel a running job; retry a failed one', async ({ page }) => {
   await page.getByRole('button', { name: 'Pause all' }).click();
   await addByPath(page, running);
   await addByPath(page, flaky);
-  const a = jobRow(page, 'to-cancel');
-  const b = jobRow(page, 'comes-back');
+  const a = jobRow(page, 'to-cancel.flac');
+  const b = jobRow(page, 'comes-back.flac');
   await expect(a).toHaveAttribute('data-status', 'queued');
   await expect(b).toHaveAttribute('data-status', 'queued');
 
   // Keyboard reorder: move the second job up, then back down.
-  await b.getByRole('button', { name: 'Move comes-back up' }).click();
-  await expect(page.getByRole('listitem').first()).toHaveAttribute('aria-label', 'comes-back');
-  await b.getByRole('button', { name: 'Move comes-back down' }).click();
-  await expect(page.getByRole('listitem').first()).toHaveAttribute('aria-label', 'to-cancel');
+  await b.getByRole('button', { name: 'Move comes-back.flac up' }).click();
+  await expect(page.getByRole('listitem').first()).toHaveAttribute('aria-label', 'comes-back.flac');
+  await b.getByRole('button', { name: 'Move comes-back.flac down' }).click();
+  await expect(page.getByRole('listitem').first()).toHaveAttribute('aria-label', 'to-cancel.flac');
 
   // The second song's input disappears before it runs: it will fail.
   const hidden = `${flaky}.away`;
@@ -78,7 +78,7 @@ test('cancel a running job; retry a failed one', async ({ page }) => {
 
   await page.getByRole('button', { name: 'Resume all' }).click();
   await expect(a).toHaveAttribute('data-status', 'running', { timeout: 30_000 });
-  await a.getByRole('button', { name: 'Cancel to-cancel' }).click();
+  await a.getByRole('button', { name: 'Cancel to-cancel.flac' }).click();
   await expect(a).toHaveAttribute('data-status', 'canceled', { timeout: 30_000 });
   await expect(a.getByText('Canceled')).toBeVisible();
 
@@ -89,7 +89,7 @@ test('cancel a running job; retry a failed one', async ({ page }) => {
   await screenshot(page, '12-failed-job');
 
   renameSync(hidden, flaky);
-  await b.getByRole('button', { name: 'Retry comes-back' }).click();
+  await b.getByRole('button', { name: 'Retry comes-back.flac' }).click();
   await expect(b).not.toHaveAttribute('data-status', 'failed');
-  await expect(b).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  await expect(b).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
 });

@@ -44,22 +44,22 @@ test('reorder queued songs by dragging and with the keyboard', async ({ page }) 
   await openMock(page);
   await page.getByRole('button', { name: 'Pause all' }).click();
   const field = page.getByRole('textbox', { name: 'Add by path' });
-  for (const n of ['one', 'two', 'three']) {
-    await field.fill(`/m/${n}.flac`);
+  for (const n of ['one.flac', 'two.flac', 'three.flac']) {
+    await field.fill(`/m/${n}`);
     await field.press('Enter');
     await expect(jobRow(page, n)).toBeVisible();
   }
   const order = () => page.locator('li.job').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
-  await expect.poll(order).toEqual(['one', 'two', 'three']);
+  await expect.poll(order).toEqual(['one.flac', 'two.flac', 'three.flac']);
 
-  await jobRow(page, 'three').dragTo(jobRow(page, 'one'), { targetPosition: { x: 40, y: 5 } });
-  await expect.poll(order).toEqual(['three', 'one', 'two']);
+  await jobRow(page, 'three.flac').dragTo(jobRow(page, 'one.flac'), { targetPosition: { x: 40, y: 5 } });
+  await expect.poll(order).toEqual(['three.flac', 'one.flac', 'two.flac']);
 
-  await jobRow(page, 'three').getByRole('button', { name: 'Move three down' }).focus();
+  await jobRow(page, 'three.flac').getByRole('button', { name: 'Move three.flac down' }).focus();
   await page.keyboard.press('Enter');
-  await expect.poll(order).toEqual(['one', 'three', 'two']);
+  await expect.poll(order).toEqual(['one.flac', 'three.flac', 'two.flac']);
   // The first job cannot move up.
-  await expect(jobRow(page, 'one').getByRole('button', { name: 'Move one up' })).toBeDisabled();
+  await expect(jobRow(page, 'one.flac').getByRole('button', { name: 'Move one.flac up' })).toBeDisabled();
 });
 
 for (const [w, h] of [
@@ -71,11 +71,11 @@ for (const [w, h] of [
       await page.setViewportSize({ width: w, height: h });
       await page.emulateMedia({ colorScheme: scheme });
       await openMock(page, true);
-      await expect(jobRow(page, 'Demo Song')).toHaveAttribute('data-status', 'done');
+      await expect(jobRow(page, 'Demo Song.flac')).toHaveAttribute('data-status', 'done');
       await screenshot(page, `30-queue-${w}x${h}-${scheme}`);
       // Nothing overflows the window sideways.
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(w);
-      await jobRow(page, 'Demo Song').getByRole('button', { name: 'Open stems of Demo Song' }).click();
+      await jobRow(page, 'Demo Song.flac').getByRole('button', { name: 'Open stems of Demo Song.flac' }).click();
       await expect(page.getByRole('img', { name: 'Vocals waveform' })).toBeVisible();
       await screenshot(page, `31-player-${w}x${h}-${scheme}`);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(w);

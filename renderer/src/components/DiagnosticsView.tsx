@@ -4,6 +4,13 @@ import { useDemix } from '../context.tsx';
 import { providerLabel } from '../format.ts';
 import { Icon } from './Icon.tsx';
 
+/** "ffmpeg version 5.1.9-0+deb12u1 Copyright (c) …" → "5.1.9-0+deb12u1". */
+export function shortVersion(v: string | null): string | null {
+  if (!v) return v;
+  const m = /version\s+(\S+)/i.exec(v);
+  return m ? m[1] : v;
+}
+
 /** Plain-text report a user can paste into an issue. */
 export function diagnosticsReport(d: Diagnostics): string {
   const lines = [
@@ -84,7 +91,7 @@ export function DiagnosticsView() {
         </DiagCard>
         <DiagCard title="ffmpeg" ok={ffOk}>
           <Row k="Path" v={d.ffmpeg.path ?? 'not found'} mono />
-          <Row k="Version" v={d.ffmpeg.version ?? '—'} />
+          <Row k="Version" v={shortVersion(d.ffmpeg.version) ?? '—'} />
           <Row k="Found via" v={d.ffmpeg.source ?? '—'} />
           {d.ffmpeg.error && <p className="diag-error">{d.ffmpeg.error}</p>}
         </DiagCard>

@@ -136,6 +136,9 @@ function Player({ job }: { job: Job }) {
     };
   }, [togglePlay, exportOpen]);
 
+  // Stems share one scale (so a quiet bass looks quiet next to the drums); the original has its own.
+  const stemPeak = useMemo(() => (peaks ? Math.max(0.05, ...stems.map((s) => maxOf(peaks[s]))) : 1), [peaks, stems]);
+  const mixPeak = useMemo(() => (peaks ? Math.max(0.05, maxOf(peaks.mix)) : 1), [peaks]);
   const anySolo = Object.values(mixer.tracks).some((t) => t.solo);
   const gains = effectiveGains(mixer);
   const outFolder = job.outputDir ?? job.stems[0]?.path.replace(/[\\/][^\\/]*$/, '') ?? '';
@@ -245,6 +248,7 @@ function Player({ job }: { job: Job }) {
                     color={color(`--stem-${cssName}-wave`)}
                     progressColor={color(`--stem-${cssName}`)}
                     zoom={zoom}
+                    maxPeak={(stem === 'mix' ? mixPeak : stemPeak) * 1.05}
                     label={label}
                     dimmed={silent || (anySolo && !t.solo)}
                     onSeek={seek}
@@ -266,4 +270,10 @@ function Player({ job }: { job: Job }) {
       {exportOpen && <ExportDialog job={job} onClose={() => setExportOpen(false)} />}
     </section>
   );
+}
+
+function maxOf(a: number[] | undefined): number {
+  let m = 0;
+  if (a) for (const v of a) if (Math.abs(v) > m) m = Math.abs(v);
+  return m;
 }

@@ -80,7 +80,8 @@ function BatchGroup({ item, queued }: { item: Extract<ReturnType<typeof groupQue
   const counts = batchCounts(item.batch, item.jobs);
   const folder = item.batch?.sourceFolder ?? item.jobs[0]?.inputPath.replace(/[\\/][^\\/]*$/, '') ?? '';
   const name = baseName(folder);
-  const pct = counts.total ? ((counts.done + counts.failed) / counts.total) * 100 : 0;
+  const donePct = counts.total ? (counts.done / counts.total) * 100 : 0;
+  const failedPct = counts.total ? (counts.failed / counts.total) * 100 : 0;
   return (
     <li className="batch" aria-label={`Folder ${name}`}>
       <div className="batch-head">
@@ -96,7 +97,8 @@ function BatchGroup({ item, queued }: { item: Extract<ReturnType<typeof groupQue
           </span>
         </div>
         <div className="batch-bar" aria-hidden="true">
-          <div style={{ width: `${pct}%` }} />
+          <div className="batch-bar-done" style={{ width: `${donePct}%` }} />
+          <div className="batch-bar-failed" style={{ width: `${failedPct}%` }} />
         </div>
       </div>
       <ul className="job-list nested" aria-label={`Songs in ${name}`}>

@@ -89,21 +89,21 @@ export function SettingsView() {
           </Field>
           <div className="field-row">
             <Field id="format" label="Format" error={errors.format}>
-              <select id="format" value={draft.format} onChange={(e) => set('format', e.target.value as OutputFormat)}>
+              <select id="format" aria-invalid={!!errors.format} value={draft.format} onChange={(e) => set('format', e.target.value as OutputFormat)}>
                 <option value="wav">WAV (lossless)</option>
                 <option value="flac">FLAC (lossless, smaller)</option>
                 <option value="mp3">MP3 (320 kbps)</option>
               </select>
             </Field>
             <Field id="bits" label="Bit depth" error={errors.bits} help={draft.format === 'mp3' ? 'Not used for MP3.' : undefined}>
-              <select id="bits" value={draft.bits} onChange={(e) => set('bits', Number(e.target.value) as BitDepth)} disabled={draft.format === 'mp3'} aria-describedby="bits-help">
+              <select id="bits" aria-invalid={!!errors.bits} value={draft.bits} onChange={(e) => set('bits', Number(e.target.value) as BitDepth)} disabled={draft.format === 'mp3'} aria-describedby="bits-help">
                 <option value={16}>16-bit</option>
                 <option value={24}>24-bit</option>
                 <option value={32}>{draft.format === 'wav' ? '32-bit float' : '32-bit'}</option>
               </select>
             </Field>
             <Field id="clipMode" label="When stems clip" error={errors.clipMode}>
-              <select id="clipMode" value={draft.clipMode} onChange={(e) => set('clipMode', e.target.value as ClipMode)}>
+              <select id="clipMode" aria-invalid={!!errors.clipMode} value={draft.clipMode} onChange={(e) => set('clipMode', e.target.value as ClipMode)}>
                 <option value="rescale">Lower the level</option>
                 <option value="clamp">Clip the peaks</option>
               </select>
@@ -114,7 +114,7 @@ export function SettingsView() {
         <Card title="Separation">
           <div className="field-row">
             <Field id="modelId" label="Model" error={errors.modelId}>
-              <select id="modelId" value={draft.modelId} onChange={(e) => set('modelId', e.target.value)}>
+              <select id="modelId" aria-invalid={!!errors.modelId} value={draft.modelId} onChange={(e) => set('modelId', e.target.value)}>
                 {!models.some((m) => m.id === draft.modelId) && <option value={draft.modelId}>{draft.modelId}</option>}
                 {models.map((m) => (
                   <option key={m.id} value={m.id}>
@@ -124,7 +124,7 @@ export function SettingsView() {
               </select>
             </Field>
             <Field id="twoStems" label="Two-stem mode" error={errors.twoStems} help="Keep one stem and everything else as a second file.">
-              <select id="twoStems" value={draft.twoStems ?? ''} onChange={(e) => set('twoStems', e.target.value || null)} aria-describedby="twoStems-help">
+              <select id="twoStems" aria-invalid={!!errors.twoStems} value={draft.twoStems ?? ''} onChange={(e) => set('twoStems', e.target.value || null)} aria-describedby="twoStems-help">
                 <option value="">Off — all {stems.length} stems</option>
                 {stems.map((s) => (
                   <option key={s} value={s}>
@@ -135,14 +135,14 @@ export function SettingsView() {
             </Field>
           </div>
           <Field id="shifts" label={`Shifts: ${draft.shifts === 0 ? 'off' : draft.shifts}`} error={errors.shifts} help="Averages several slightly shifted passes: a little cleaner, but each shift costs one more full pass.">
-            <input id="shifts" type="range" min={0} max={10} step={1} value={draft.shifts} onChange={(e) => set('shifts', Number(e.target.value))} aria-describedby="shifts-help" />
+            <input id="shifts" aria-invalid={!!errors.shifts} type="range" min={0} max={10} step={1} value={draft.shifts} onChange={(e) => set('shifts', Number(e.target.value))} aria-describedby="shifts-help" />
           </Field>
         </Card>
 
         <Card title="Performance">
           <div className="field-row">
             <Field id="device" label="Device" error={errors.device} help={diagnostics ? `Available here: ${available.map(providerLabel).join(', ') || 'none detected'}` : 'Checking what this machine offers…'}>
-              <select id="device" value={draft.device} onChange={(e) => set('device', e.target.value as DeviceChoice)} aria-describedby="device-help">
+              <select id="device" aria-invalid={!!errors.device} value={draft.device} onChange={(e) => set('device', e.target.value as DeviceChoice)} aria-describedby="device-help">
                 {devices.map((d) => (
                   <option key={d} value={d}>
                     {d === 'auto' ? 'Automatic (best available)' : providerLabel(d)}
@@ -152,7 +152,7 @@ export function SettingsView() {
               </select>
             </Field>
             <Field id="concurrency" label="Songs at once" error={errors.concurrency} help="Each needs about 4–5 GB of memory on the CPU.">
-              <input id="concurrency" type="number" min={1} max={8} step={1} value={Number.isNaN(draft.concurrency) ? '' : draft.concurrency} onChange={(e) => set('concurrency', e.target.valueAsNumber)} aria-describedby="concurrency-help" />
+              <input id="concurrency" aria-invalid={!!errors.concurrency} type="number" min={1} max={8} step={1} value={Number.isNaN(draft.concurrency) ? '' : draft.concurrency} onChange={(e) => set('concurrency', e.target.valueAsNumber)} aria-describedby="concurrency-help" />
             </Field>
           </div>
         </Card>

@@ -11,6 +11,8 @@ interface Props {
   zoom: number;
   label: string;
   dimmed: boolean;
+  /** Peak that fills the height; shared by all stems so their levels compare. */
+  maxPeak: number;
   onSeek(sec: number): void;
   onScroll?(scrollLeft: number): void;
   scrollLeft?: number;
@@ -20,7 +22,7 @@ interface Props {
  * One stem's waveform, drawn from peaks computed by main (the audio is never decoded here).
  * The cursor follows the stem's own audio element; a click asks the player to seek everyone.
  */
-export function Waveform({ media, peaks, duration, color, progressColor, height, zoom, label, dimmed, onSeek, onScroll, scrollLeft }: Props) {
+export function Waveform({ media, peaks, duration, color, progressColor, height, zoom, label, dimmed, maxPeak, onSeek, onScroll, scrollLeft }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
   const seekRef = useRef(onSeek);
@@ -43,7 +45,8 @@ export function Waveform({ media, peaks, duration, color, progressColor, height,
       barWidth: 2,
       barGap: 1,
       barRadius: 2,
-      normalize: false,
+      normalize: true,
+      maxPeak: maxPeak > 0 ? maxPeak : 1,
       interact: true,
       dragToSeek: true,
       hideScrollbar: true,
@@ -59,7 +62,7 @@ export function Waveform({ media, peaks, duration, color, progressColor, height,
       w.destroy();
     };
     // Peaks/duration/media identify the track; colours are updated below without a rebuild.
-  }, [media, peaks, duration, height]);
+  }, [media, peaks, duration, height, maxPeak]);
 
   useEffect(() => {
     ws.current?.setOptions({ waveColor: color, progressColor });

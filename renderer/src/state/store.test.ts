@@ -60,7 +60,7 @@ describe('demix store', () => {
     const items = groupQueue(s.jobs, s.batches);
     expect(items).toHaveLength(1);
     expect(items[0].kind).toBe('batch');
-    if (items[0].kind === 'batch') expect(items[0].jobs.map((j) => j.name)).toEqual(['01 intro', '02 song']);
+    if (items[0].kind === 'batch') expect(items[0].jobs.map((j) => j.name)).toEqual(['01 intro.flac', '02 song.mp3']);
     const err = s.toasts.find((t) => t.kind === 'error');
     expect(err?.title).toBe('Skipped 2 files');
     expect(err?.lines?.join('\n')).toContain('notes.txt: not an audio file');
@@ -97,18 +97,18 @@ describe('demix store', () => {
     await store.getState().start();
     await store.getState().addPaths(['/m/a.flac', '/m/b.flac', '/m/c.flac']);
     const names = () => queuedInOrder(store.getState().jobs).map((j) => j.name);
-    expect(names()).toEqual(['a', 'b', 'c']);
-    const c = Object.values(store.getState().jobs).find((j) => j.name === 'c')!;
+    expect(names()).toEqual(['a.flac', 'b.flac', 'c.flac']);
+    const c = Object.values(store.getState().jobs).find((j) => j.name === 'c.flac')!;
     await store.getState().move(c.id, -1);
-    expect(names()).toEqual(['a', 'c', 'b']);
+    expect(names()).toEqual(['a.flac', 'c.flac', 'b.flac']);
     await store.getState().move(c.id, -1);
-    expect(names()).toEqual(['c', 'a', 'b']);
-    const a = Object.values(store.getState().jobs).find((j) => j.name === 'a')!;
+    expect(names()).toEqual(['c.flac', 'a.flac', 'b.flac']);
+    const a = Object.values(store.getState().jobs).find((j) => j.name === 'a.flac')!;
     await store.getState().move(a.id, 1);
-    expect(names()).toEqual(['c', 'b', 'a']);
+    expect(names()).toEqual(['c.flac', 'b.flac', 'a.flac']);
     // At the end already: no call, no change.
     await store.getState().move(a.id, 1);
-    expect(names()).toEqual(['c', 'b', 'a']);
+    expect(names()).toEqual(['c.flac', 'b.flac', 'a.flac']);
   });
 
   it('follows pause/resume of the whole queue', async () => {

@@ -139,7 +139,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
 
   function newJob(path: string, batch: Batch | null): Job {
     const id = `job${++seq}`;
-    const name = path.split('/').pop()!.replace(/\.[^.]+$/, '');
+    const name = path.split('/').pop()!; // main names a job after its file, extension included
     const job: Job = {
       id,
       name,
@@ -163,7 +163,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       provider: null,
       error: null,
       priority: 0,
-      outputDir: `${fake.settings.outputDir}/${fake.settings.modelId}/${name}`,
+      outputDir: `${fake.settings.outputDir}/${fake.settings.modelId}/${name.replace(/\.[^.]+$/, '')}`,
       durationSec: null,
       stems: [],
       createdAt: created++,
