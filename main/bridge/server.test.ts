@@ -195,6 +195,29 @@ describe('startBridge', () => {
     }
   });
 
+  it('keeps answering clients across heartbeats and drops the ones that stop answering pings', async () => {
+    const c = createFakeCore({ dataDir: root });
+    const b = await startBridge({ core: c, token: TOKEN, rendererDir: root, heartbeatMs: 40 });
+    try {
+      const url = `ws://127.0.0.1:${b.port}/api/events?token=${TOKEN}`;
+      const live = new WebSocket(url);
+      const mute = new WebSocket(url, { autoPong: false });
+      const open = (w: WebSocket) => new Promise((r) => w.once('open', r));
+      await Promise.all([open(live), open(mute)]);
+      let muteClosed = false;
+      mute.on('close', () => (muteClosed = true));
+      await expect.poll(() => muteClosed, { timeout: 2000 }).toBe(true);
+      const got: string[] = [];
+      live.on('message', (d) => got.push(JSON.parse(String(d)).event));
+      c.emit('job-removed', { id: 'x' });
+      await expect.poll(() => got).toEqual(['job-removed']);
+      expect(live.readyState).toBe(WebSocket.OPEN);
+      live.close();
+    } finally {
+      await b.close();
+    }
+  });
+
   it('unsubscribes from the bus on close', async () => {
     const c = createFakeCore({ dataDir: root });
     const b = await startBridge({ core: c, rendererDir: root });

@@ -38,6 +38,8 @@ export interface BridgeOptions {
   appVersion?: string;
   /** Log unexpected errors (default: console.error). */
   log?: (message: string) => void;
+  /** Event-stream clients that miss a ping for this long are dropped (default 30 s). */
+  heartbeatMs?: number;
 }
 
 export interface Bridge {
@@ -255,10 +257,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (!tokenMatches(token, requestToken(req, url, false))) return reject(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
+  const alive = new WeakMap<WebSocket, boolean>();
   wss.on('connection', (ws: WebSocket) => {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
     ws.on('error', () => ws.terminate());
     // Clients only listen; anything they send is ignored.
   });
+  // Drop clients that vanished without closing (sleeping laptop, killed tab) so they don't pile up.
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, opts.heartbeatMs ?? 30_000);
+  heartbeat.unref();
 
   const unsubscribe = eventNames.map((event) =>
     core.bus.on(event, (payload) => {
@@ -290,6 +307,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     port,
     close() {
       closed ??= (async () => {
+        clearInterval(heartbeat);
         for (const off of unsubscribe) off();
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
