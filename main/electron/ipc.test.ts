@@ -21,7 +21,7 @@ const logs: string[] = [];
 
 const eventFrom = (sender: FakeWebContents, frame: { url: string; parent: unknown } | null) => ({ sender, senderFrame: frame });
 const trusted = () => eventFrom(win.webContents, { url: 'demix-app://app/index.html', parent: null });
-const invoke = (event: unknown, channel: unknown, payload: unknown) => ipcMain.invoke(event, INVOKE_CHANNEL, channel, payload) as Promise<{ ok: boolean; value?: any; error?: { code: string; message: string } }>;
+const invoke = (event: unknown, channel: unknown, payload: unknown) => ipcMain.invoke(event, INVOKE_CHANNEL, channel, payload) as Promise<{ ok: boolean; value?: { jobs: { id: string }[] } & Record<string, unknown>; error?: { code: string; message: string } }>;
 
 beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'demix-ipc-'));
@@ -57,7 +57,7 @@ describe('registerIpc', () => {
   it('a valid payload from our window reaches the service', async () => {
     const res = await invoke(trusted(), 'jobs:add-files', { paths: ['/music/song.flac'], options: { twoStems: 'vocals' } });
     expect(res.ok).toBe(true);
-    expect(res.value.jobs[0]).toMatchObject({ name: 'song', status: 'queued' });
+    expect(res.value!.jobs[0]).toMatchObject({ name: 'song', status: 'queued' });
     expect(core.calls).toEqual([['addPaths', ['/music/song.flac'], { twoStems: 'vocals' }]]);
     expect(await invoke(trusted(), 'app:hello', { contractVersion: CONTRACT_VERSION })).toEqual({
       ok: true,
@@ -99,7 +99,7 @@ describe('registerIpc', () => {
 
   it('every contract channel is reachable through the single IPC handler', async () => {
     const added = await invoke(trusted(), 'jobs:add-files', { paths: ['/a.wav'] });
-    const id = added.value.jobs[0].id as string;
+    const id = added.value!.jobs[0].id;
     const samples: Record<Channel, unknown> = {
       'app:hello': { contractVersion: CONTRACT_VERSION },
       'jobs:add-files': { paths: ['/b.wav'] },
