@@ -1,0 +1,2 @@
+/** Types for scripts/start.mjs. */
+export declare function electronBinary(): string | null;
