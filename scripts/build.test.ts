@@ -4,7 +4,7 @@
 // - dist/electron/preload.cjs loads as a sandboxed CommonJS preload and installs window.demix;
 // - dist/engine-worker.js starts as a worker thread and speaks the worker protocol.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,11 +37,13 @@ describe('npm run build', () => {
 
   it('the bundled main process runs on the real core (electron stubbed)', () => {
     const userData = path.join(tmp, 'userData');
+    writeFileSync(path.join(tmp, 'first.mp3'), 'not really audio');
+    writeFileSync(path.join(tmp, 'second.flac'), 'not really audio either');
     const res = spawnSync(process.execPath, ['--import', './scripts/fixtures/electron-stub-loader.mjs', 'dist/electron/main.js'], {
       cwd: root,
       encoding: 'utf8',
       timeout: 60_000,
-      env: { ...process.env, DEMIX_STUB: JSON.stringify({ userData, appPath: root }) },
+      env: { ...process.env, DEMIX_STUB: JSON.stringify({ userData, appPath: root, song: 'first.mp3', cwd: tmp, song2: path.join(tmp, 'second.flac') }) },
     });
     const events = res.stdout
       .split('\n')
@@ -60,6 +62,9 @@ describe('npm run build', () => {
     expect(invokes[2].result).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect(invokes[3].result).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(by('media')[0].status).toBe(404);
+    // Single-instance forwarding and macOS open-file put the files in the running app's queue.
+    expect(by('jobs')[0]).toEqual({ what: 'jobs', names: ['first.mp3', 'second.flac'], statuses: ['queued', 'queued'] });
+    expect(by('focus').length).toBeGreaterThanOrEqual(1); // and bring the window forward
     expect(String(by('app-page')[0].csp)).toContain("script-src 'self'");
     expect(by('quit')).toHaveLength(1);
     expect(existsSync(path.join(userData, 'demix.db'))).toBe(true); // the core lives in Electron's userData
