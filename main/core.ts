@@ -198,6 +198,35 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     lockTimer.unref();
   }
 
+  // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
+  const seen = new Map<string, string>();
+  const sig = (j: Job) => `${j.status}|${j.progress}|${j.segmentsDone}|${j.provider}|${j.priority}`;
+  bus.on('job-updated', (j) => {
+    if (j.status === 'queued' || j.status === 'running') seen.set(j.id, sig(j));
+    else seen.delete(j.id);
+  });
+  bus.on('job-removed', ({ id }) => seen.delete(id));
+  const activeIds = sqlite.prepare(`select id from jobs where status in ('queued', 'running')`).pluck();
+  const observe = () => {
+    if (closed) return;
+    try {
+      const ids = new Set<string>(activeIds.all() as string[]);
+      for (const id of seen.keys()) ids.add(id);
+      const found = new Set<string>();
+      for (const j of store.getMany([...ids])) {
+        found.add(j.id);
+        if (pool.isRunningHere(j.id)) continue;
+        if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
+      }
+      for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
+    } catch {
+      // busy or closing: next tick
+    }
+  };
+  observe();
+  const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
+  observeTimer.unref();
+
   // ---- peaks (decoded once, cached in the database) ----
   const peakJobs = new Map<string, Promise<CachedPeaks>>();
   const peaks = async (id: string, stem: string, buckets: number): Promise<Peaks> => {
@@ -339,6 +368,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       closed = true;
       if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
+      clearInterval(observeTimer);
       await pool.close();
       lock.release();
       sqlite.close();

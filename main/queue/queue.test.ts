@@ -208,8 +208,15 @@ describe('queue with the fake engine worker', () => {
     expect(a.runner.isRunner()).toBe(true);
     expect(b.runner.isRunner()).toBe(false);
     expect(b.runner.holder()).toMatchObject({ pid: process.pid });
+    const seenByB = new Map<string, string[]>();
+    b.bus.on('job-updated', (j) => seenByB.set(j.id, [...(seenByB.get(j.id) ?? []), j.status]));
+    const seenByA: string[] = [];
+    a.bus.on('job-updated', (j) => seenByA.push(j.id));
     const { jobs } = await b.jobs.addPaths(makeInputs(root, ['x.mp3', 'y.mp3']), { outputDir: path.join(root, 'out') });
     for (const j of jobs) await waitStatus(b, j.id, 'done'); // a (the runner) picks them up from the database
+    // b's subscribers (e.g. a second window or the bridge) hear about the work a did.
+    await waitFor(() => jobs.every((j) => seenByB.get(j.id)?.includes('done')), 5000, 'done events on b');
+    expect(seenByA).toContain(jobs[0].id);
     expect(b.queue.state().workers).toBe(0);
     // When the runner closes, the other takes over.
     await a.close();

@@ -74,7 +74,7 @@ export type JobPatch = Partial<
   >
 >;
 
-const CHUNK = 500;
+const STATUSES = new Set<string>(['queued', 'running', 'done', 'failed', 'canceled']);
 
 const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash, input_size as inputSize,
   input_mtime_ms as inputMtimeMs, model_id as modelId, options, options_key as optionsKey, status, progress,
@@ -83,6 +83,13 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
   batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
+/** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
+const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
+const STEM_COLUMNS_LIGHT = STEM_COLUMNS.replace(', peaks', ', null as peaks');
+/** Queue order: running, then queued as they will run, then finished newest first. */
+const LIST_ORDER = `case status when 'running' then 0 when 'queued' then 1 else 2 end,
+  case when status = 'queued' then -priority else 0 end,
+  case when status = 'queued' then created_at else -coalesce(finished_at, created_at) end, id`;
 
 export class JobStore {
   constructor(
@@ -114,10 +121,8 @@ export class JobStore {
 
   /** Jobs by id (missing ids are left out), in the order given. */
   getMany(ids: string[]): Job[] {
-    const rows: JobRow[] = [];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      rows.push(...this.db.select().from(jobs).where(inArray(jobs.id, ids.slice(i, i + CHUNK))).all());
-    }
+    if (!ids.length) return [];
+    const rows = this.stmt(`select ${JOB_COLUMNS_LIGHT} from jobs where id in (select value from json_each(?))`).all(JSON.stringify(ids)) as JobRow[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     const stemMap = this.stemsFor(rows.map((r) => r.id));
     return ids.filter((id) => byId.has(id)).map((id) => rowToJob(byId.get(id)!, stemMap.get(id) ?? []));
@@ -125,19 +130,14 @@ export class JobStore {
 
   private stemsFor(ids: string[]): Map<string, StemRow[]> {
     const out = new Map<string, StemRow[]>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const rows = this.db
-        .select()
-        .from(stems)
-        .where(and(inArray(stems.jobId, chunk), eq(stems.kind, 'stem')))
-        .orderBy(asc(stems.id))
-        .all();
-      for (const s of rows) {
-        const list = out.get(s.jobId);
-        if (list) list.push(s);
-        else out.set(s.jobId, [s]);
-      }
+    if (!ids.length) return out;
+    const rows = this.stmt(
+      `select ${STEM_COLUMNS_LIGHT} from stems where kind = 'stem' and job_id in (select value from json_each(?)) order by id`,
+    ).all(JSON.stringify(ids)) as StemRow[];
+    for (const s of rows) {
+      const list = out.get(s.jobId);
+      if (list) list.push(s);
+      else out.set(s.jobId, [s]);
     }
     return out;
   }
@@ -147,21 +147,14 @@ export class JobStore {
    * jobs newest first.
    */
   list(req: { status?: JobStatus[]; limit: number; offset: number }): { jobs: Job[]; total: number } {
-    const where = req.status && req.status.length ? inArray(jobs.status, req.status) : undefined;
-    const total = this.db.select({ n: sql<number>`count(*)` }).from(jobs).where(where).get()?.n ?? 0;
-    const rows = this.db
-      .select()
-      .from(jobs)
-      .where(where)
-      .orderBy(
-        sql`case ${jobs.status} when 'running' then 0 when 'queued' then 1 else 2 end`,
-        sql`case when ${jobs.status} = 'queued' then -${jobs.priority} else 0 end`,
-        sql`case when ${jobs.status} = 'queued' then ${jobs.createdAt} else -coalesce(${jobs.finishedAt}, ${jobs.createdAt}) end`,
-        asc(jobs.id),
-      )
-      .limit(req.limit)
-      .offset(req.offset)
-      .all();
+    const statuses = (req.status ?? []).filter((x) => STATUSES.has(x));
+    const where = statuses.length ? `where status in (${statuses.map(() => '?').join(', ')})` : '';
+    const total = (this.stmt(`select count(*) as n from jobs ${where}`).get(...statuses) as { n: number }).n;
+    const rows = this.stmt(`select ${JOB_COLUMNS_LIGHT} from jobs ${where} order by ${LIST_ORDER} limit ? offset ?`).all(
+      ...statuses,
+      req.limit,
+      req.offset,
+    ) as JobRow[];
     const stemMap = this.stemsFor(rows.map((r) => r.id));
     return { jobs: rows.map((r) => rowToJob(r, stemMap.get(r.id) ?? [])), total };
   }
