@@ -77,6 +77,21 @@ test('separate a song, audition the stems and export a mixdown', async ({ page, 
     // Space pauses.
     await page.keyboard.press('Space');
     await expect(page.getByRole('button', { name: 'Play', exact: true })).toBeVisible();
+
+    // Click a waveform half-way along: every stem jumps to ~6 s.
+    const drums = page.getByRole('img', { name: 'Drums waveform' });
+    const box = (await drums.boundingBox())!;
+    await drums.click({ position: { x: box.width / 2, y: box.height / 2 } });
+    await expect.poll(async () => parseFloat((await clock.textContent())!.split(':')[1])).toBeGreaterThan(5.5);
+    const after = await page.locator('[data-testid=audio-host] audio').evaluateAll((els) => els.map((e) => (e as HTMLAudioElement).currentTime));
+    for (const t of after) expect(Math.abs(t - 6)).toBeLessThan(0.5);
+
+    // Zoom in: the waveform grows wider than its box (and scrolls).
+    const wrapperWidth = () => drums.evaluate((el) => (el.querySelector('div')?.shadowRoot?.querySelector('.wrapper') as HTMLElement | null)?.scrollWidth ?? 0);
+    const before = await wrapperWidth();
+    await page.getByRole('slider', { name: 'Zoom' }).fill('300');
+    await expect.poll(wrapperWidth).toBeGreaterThan(before * 2);
+    await page.getByRole('slider', { name: 'Zoom' }).fill('0');
   });
 
   await test.step('export a "no vocals" mixdown', async () => {

@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import type { DemixApi } from '../../preload/contract.ts';
 import { createWebClient } from '../../preload/web-client.ts';
 import { connect } from './connect.ts';
+import { setConnected } from './state/connection.ts';
 import { createDemixStore } from './state/store.ts';
 import { AppProvider } from './context.tsx';
 import { App } from './components/App.tsx';
@@ -29,7 +30,7 @@ async function boot() {
     search: window.location.search,
     origin: window.location.origin,
     storage,
-    createWebClient,
+    createWebClient: (o) => createWebClient({ ...o, onConnectionChange: setConnected }),
     createMock: async () => (await import('./mock/mock-api.ts')).createMockApi(window.location.search),
   });
   if (!res.ok) {

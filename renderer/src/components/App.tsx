@@ -7,11 +7,14 @@ import { SettingsView } from './SettingsView.tsx';
 import { DiagnosticsView } from './DiagnosticsView.tsx';
 import { Toasts } from './Toasts.tsx';
 import { errorMessage } from '../state/store.ts';
+import { connection } from '../state/connection.ts';
+import { useStore } from 'zustand';
 
 export function App() {
   const { store, mock } = useApp();
   const api = useApi();
   const view = useDemix((s) => s.view);
+  const connected = useStore(connection, (s) => s.connected);
   const [dragging, setDragging] = useState(false);
   const depth = useRef(0);
 
@@ -86,6 +89,11 @@ export function App() {
       {mock && (
         <div className="mock-banner" role="note">
           Demo mode (<code>?mock=1</code>): a simulated engine with synthetic audio, for development only.
+        </div>
+      )}
+      {!connected && (
+        <div className="offline-banner" role="alert">
+          Lost the connection to Demix — reconnecting… (is <code>demix serve</code> still running?)
         </div>
       )}
       <main className="main" id="main">

@@ -5,6 +5,13 @@ import { providerLabel, stemLabel } from '../format.ts';
 import { errorMessage } from '../state/store.ts';
 import { Icon } from './Icon.tsx';
 
+/** Friendlier words for the contract's range checks. */
+const FIELD_MESSAGES: Partial<Record<keyof Settings, string>> = {
+  outputDir: 'Enter the folder where the stems should go.',
+  concurrency: 'Choose between 1 and 8 songs at once.',
+  shifts: 'Shifts go from 0 (off) to 20.',
+};
+
 export function SettingsView() {
   const api = useApi();
   const settings = useDemix((s) => s.settings);
@@ -53,7 +60,7 @@ export function SettingsView() {
       setMessage(null);
       toast({ kind: 'success', title: 'Settings saved', lines: ['New songs use them; songs already in the queue keep theirs.'] });
     } else {
-      setErrors(res.fieldErrors);
+      setErrors(Object.fromEntries(Object.entries(res.fieldErrors).map(([k, v]) => [k, FIELD_MESSAGES[k as keyof Settings] ?? v])));
       setMessage(res.message);
     }
   }
@@ -118,7 +125,7 @@ export function SettingsView() {
                 {!models.some((m) => m.id === draft.modelId) && <option value={draft.modelId}>{draft.modelId}</option>}
                 {models.map((m) => (
                   <option key={m.id} value={m.id}>
-                    {m.name} ({m.stems.length} stems)
+                    {/stems/i.test(m.name) ? m.name : `${m.name} (${m.stems.length} stems)`}
                   </option>
                 ))}
               </select>
