@@ -126,6 +126,15 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         return;
       }
       if (o.clipMode && o.clipMode !== 'rescale' && o.clipMode !== 'clamp') throw new InvalidArgumentError('--clip-mode must be rescale or clamp');
+      if (o.model) {
+        const { listModels } = await import('../models/registry.ts');
+        const ids = listModels().map((m) => m.id);
+        if (!ids.includes(o.model)) {
+          io.err.write(`demix: unknown model "${o.model}": available: ${ids.join(', ')} (add a manifest to the models folder to add one).\n`);
+          setCode(2);
+          return;
+        }
+      }
       const core = await openCore(o.dataDir, io, 'cli', true);
       try {
         reportRunner(core, io);
@@ -291,13 +300,22 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       }
       const core = await openCore(o.dataDir, io, 'web', true);
       reportRunner(core, io);
-      const bridge = await startBridge({
-        core,
-        port: o.port,
-        token: o.token ?? process.env.DEMIX_BRIDGE_TOKEN ?? undefined,
-        rendererDir: o.rendererDir ? path.resolve(o.rendererDir) : undefined,
-        appVersion: appVersion(),
-      });
+      let bridge: Awaited<ReturnType<typeof startBridge>>;
+      try {
+        bridge = await startBridge({
+          core,
+          port: o.port,
+          token: o.token ?? process.env.DEMIX_BRIDGE_TOKEN ?? undefined,
+          rendererDir: o.rendererDir ? path.resolve(o.rendererDir) : undefined,
+          appVersion: appVersion(),
+        });
+      } catch (e) {
+        await core.close();
+        const err = e as NodeJS.ErrnoException;
+        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} is already in use: choose another with --port` : err.message}\n`);
+        setCode(1);
+        return;
+      }
       io.out.write(`Demix is serving on ${bridge.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

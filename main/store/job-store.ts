@@ -297,6 +297,7 @@ export class JobStore {
         .set({
           status: 'done',
           progress: 1,
+          segmentsDone: sql`${jobs.segmentsTotal}`,
           etaSec: 0,
           finishedAt: Date.now(),
           durationSec: result.durationSec,
