@@ -7,7 +7,6 @@ import { defineConfig } from '@playwright/test';
  */
 export default defineConfig({
   testDir: 'e2e',
-  testIgnore: ['electron.spec.ts'],
   outputDir: 'e2e/artifacts/results',
   workers: 1,
   fullyParallel: false,
