@@ -32,6 +32,14 @@ test('separate a song, audition the stems and export a mixdown', async ({ page, 
     await expect(row).toHaveAttribute('data-status', 'running', { timeout: 30_000 });
     await expect(row.getByRole('progressbar', { name: 'Progress of mixture.flac' })).toBeVisible();
     await expect(row.getByText(/on CPU/)).toBeVisible({ timeout: 30_000 });
+    // Catch it mid-way for the screenshot (progress > 0), unless it finishes first.
+    await expect
+      .poll(async () => {
+        const status = await row.getAttribute('data-status');
+        if (status !== 'running') return status;
+        return Number((await row.getByRole('progressbar').getAttribute('aria-valuenow').catch(() => '0')) ?? 0) > 0 ? 'progress' : 'running';
+      }, { timeout: 240_000 })
+      .toMatch(/progress|done/);
     await screenshot(page, '02-queue-running');
     await expect(row).toHaveAttribute('data-status', 'done', { timeout: 240_000 });
     await expect(row.getByText('Done')).toBeVisible();

@@ -88,3 +88,12 @@ for (const [w, h] of [
     });
   }
 }
+
+test('clear finished songs from the list', async ({ page }) => {
+  await openMock(page, true);
+  await expect(jobRow(page, 'Demo Song.flac')).toHaveAttribute('data-status', 'done');
+  await page.getByRole('button', { name: 'Clear finished' }).click();
+  await expect(jobRow(page, 'Demo Song.flac')).toHaveCount(0);
+  // Failed songs stay, with their reason.
+  await expect(jobRow(page, 'Broken fail.wav')).toHaveAttribute('data-status', 'failed');
+});

@@ -28,6 +28,20 @@ export function ExportDialog({ job, onClose }: { job: Job; onClose(): void }) {
     dialog.current?.querySelector<HTMLElement>('input, button')?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') onClose();
+      // Keep Tab inside the dialog.
+      if (e.key === 'Tab' && dialog.current) {
+        const items = [...dialog.current.querySelectorAll<HTMLElement>('button, input, select, a[href], [tabindex="0"]')].filter((x) => !(x as HTMLButtonElement).disabled);
+        if (items.length === 0) return;
+        const first = items[0];
+        const last = items[items.length - 1];
+        if (e.shiftKey && document.activeElement === first) {
+          e.preventDefault();
+          last.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+          e.preventDefault();
+          first.focus();
+        }
+      }
     };
     window.addEventListener('keydown', onKey);
     return () => {

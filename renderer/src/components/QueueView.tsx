@@ -1,7 +1,8 @@
 import { useMemo, useState, type DragEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { Job } from '../../../preload/contract.ts';
-import { useDemix, useNow } from '../context.tsx';
+import { useApi, useDemix, useNow } from '../context.tsx';
+import { errorMessage } from '../state/store.ts';
 import { batchCounts, groupQueue, queuedInOrder } from '../state/order.ts';
 import { baseName, formatDuration, providerLabel } from '../format.ts';
 import { AddBar } from './AddBar.tsx';
@@ -14,6 +15,8 @@ export function QueueView() {
   const items = useMemo(() => groupQueue(jobs, batches), [jobs, batches]);
   const queued = useMemo(() => queuedInOrder(jobs), [jobs]);
   const count = Object.keys(jobs).length;
+  const remove = useDemix((s) => s.remove);
+  const finished = Object.values(jobs).filter((j) => j.status === 'done' || j.status === 'canceled');
 
   if (!loaded) return <div className="loading" role="status">Loading the queue…</div>;
   if (count === 0) return <EmptyState />;
@@ -26,6 +29,18 @@ export function QueueView() {
           <h1 id="queue-title">Queue</h1>
           <p className="muted">{summary}</p>
         </div>
+        {finished.length > 0 && (
+          <div className="section-actions">
+            <button
+              type="button"
+              className="btn btn-sm btn-ghost"
+              title="Remove finished and canceled songs from this list (their stems stay on disk)"
+              onClick={() => void Promise.all(finished.map((j) => remove(j.id)))}
+            >
+              <Icon name="check" size={15} /> Clear finished
+            </button>
+          </div>
+        )}
       </div>
       <AddBar />
       <ul className="job-list" aria-label="Jobs">
@@ -119,6 +134,8 @@ const STATUS_TEXT: Record<Job['status'], string> = {
 };
 
 export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
+  const api = useApi();
+  const toast = useDemix((s) => s.toast);
   const cancel = useDemix((s) => s.cancel);
   const retry = useDemix((s) => s.retry);
   const remove = useDemix((s) => s.remove);
@@ -169,6 +186,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
       onDragOver={onDragOver}
       onDragLeave={() => setDropAt(null)}
       onDrop={onDrop}
+      onDoubleClick={job.status === 'done' ? () => navigate({ name: 'player', jobId: job.id }) : undefined}
       data-drop={dropAt ?? undefined}
     >
       <div className="job-lead" aria-hidden="true">
@@ -225,6 +243,17 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
         {job.status === 'done' && (
           <button type="button" className="btn btn-accent btn-sm" onClick={() => navigate({ name: 'player', jobId: job.id })} aria-label={`Open stems of ${job.name}`}>
             <Icon name="headphones" size={15} /> Stems
+          </button>
+        )}
+        {job.status === 'done' && api.host === 'electron' && job.outputDir && (
+          <button
+            type="button"
+            className="icon-btn"
+            aria-label={`Show stems of ${job.name} in folder`}
+            title="Show in folder"
+            onClick={() => api.invoke('shell:reveal', { path: job.outputDir! }).catch((e) => toast({ kind: 'error', title: 'Could not show the folder', lines: [errorMessage(e)] }))}
+          >
+            <Icon name="reveal" size={16} />
           </button>
         )}
         {isQueued && (
