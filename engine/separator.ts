@@ -18,7 +18,7 @@ import { SpecTransform, triangleWeights } from './dsp.ts';
 import { ShiftAccumulator } from './shift-accumulator.ts';
 import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
-import { createSession, ort, type ProviderName } from './session.ts';
+import { InlineRunner, ThreadRunner, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
 
@@ -27,6 +27,17 @@ export interface SeparatorOptions extends LocateOptions {
   device?: DeviceChoice;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /**
+   * Run the model in its own thread so that the DSP of neighbouring segments overlaps it
+   * (default true). false runs session.run on the calling thread.
+   */
+  modelThread?: boolean;
+}
+
+/** One segment's input buffers (owned by the model runner while a run is in flight). */
+interface InputSet {
+  mix: Float32Array;
+  spec: Float32Array;
 }
 
 /** Receives finished samples: planar per source [source][channel] views of equal length. */
@@ -48,9 +59,6 @@ export class Separator {
   private readonly spec: SpecTransform;
   private readonly weights: Float32Array;
   private readonly stride: number;
-  // Pre-allocated per-segment buffers (the hot loop allocates nothing of its own).
-  private readonly mixBuf: Float32Array;
-  private readonly specBuf: Float32Array;
   private busy = false;
   /** Total session.run time and count, for benchmarks. */
   runMs = 0;
@@ -59,23 +67,36 @@ export class Separator {
   private constructor(
     readonly manifest: ModelManifest,
     readonly weightsPath: string,
-    private readonly session: ort.InferenceSession,
-    readonly provider: ProviderName,
-    readonly fallbackReason: string | null,
-    readonly loadMs: number,
+    private readonly runner: ModelRunner,
   ) {
     const { segment, stft, overlap } = manifest;
     this.spec = new SpecTransform(stft.nFft, stft.hop, segment);
     this.weights = triangleWeights(segment);
     this.stride = Math.floor((1 - overlap) * segment);
-    this.mixBuf = new Float32Array(2 * segment);
-    this.specBuf = new Float32Array(4 * this.spec.bins * this.spec.frames);
+  }
+
+  /** Execution provider that runs the model. */
+  get provider(): ProviderName {
+    return this.runner.provider;
+  }
+  /** Why the requested/preferred provider was not used, or null. */
+  get fallbackReason(): string | null {
+    return this.runner.fallbackReason;
+  }
+  get loadMs(): number {
+    return this.runner.loadMs;
+  }
+
+  private newInputSet(): InputSet {
+    return { mix: new Float32Array(2 * this.manifest.segment), spec: new Float32Array(4 * this.spec.bins * this.spec.frames) };
   }
 
   static async create(opts: SeparatorOptions = {}): Promise<Separator> {
     const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
-    const s = await createSession(weightsPath, opts.device ?? 'auto', { threads: opts.threads });
-    return new Separator(manifest, weightsPath, s.session, s.provider, s.fallbackReason, s.loadMs);
+    const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
+    const create = opts.modelThread === false ? InlineRunner.create : ThreadRunner.create;
+    const runner = await create(weightsPath, opts.device ?? 'auto', names, { threads: opts.threads });
+    return new Separator(manifest, weightsPath, runner);
   }
 
   get stems(): string[] {
@@ -83,27 +104,24 @@ export class Separator {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    await this.runner.dispose();
   }
 
-  /** Runs the model on one segment: mixBuf → time-domain sources [S][2][segment] (ORT's output buffer). */
-  async runSegment(): Promise<Float32Array> {
-    const { segment, io } = this.manifest;
+  /** Starts the model on one prepared segment (STFT already done). */
+  private startRun(set: InputSet): Promise<RunResult & InputSet> {
+    const { segment } = this.manifest;
+    return this.runner.run(set.mix, [1, 2, segment], set.spec, [1, 4, this.spec.bins, this.spec.frames]);
+  }
+
+  /** The model's spectral branch through the iSTFT, added onto its time branch: [S][2][segment]. */
+  private finishRun(res: RunResult): Float32Array {
     const S = this.manifest.stems.length;
-    this.spec.forward(this.mixBuf, this.specBuf);
-    const feeds: Record<string, ort.Tensor> = {
-      [io.inputs.mix]: new ort.Tensor('float32', this.mixBuf, [1, 2, segment]),
-      [io.inputs.spec]: new ort.Tensor('float32', this.specBuf, [1, 4, this.spec.bins, this.spec.frames]),
-    };
-    const t0 = performance.now();
-    const out = await this.session.run(feeds);
-    this.runMs += performance.now() - t0;
+    const { segment } = this.manifest;
+    this.runMs += res.runMs;
     this.runs++;
-    const specOut = out[io.outputs.spec].data as Float32Array;
-    const timeOut = out[io.outputs.time].data as Float32Array;
-    if (timeOut.length !== S * 2 * segment) throw new DemixError('INTERNAL', `Model output has ${timeOut.length} samples, expected ${S * 2 * segment}: the manifest does not match the weights.`);
-    this.spec.inverseAdd(specOut, timeOut, S);
-    return timeOut;
+    if (res.timeOut.length !== S * 2 * segment) throw new DemixError('INTERNAL', `Model output has ${res.timeOut.length} samples, expected ${S * 2 * segment}: the manifest does not match the weights.`);
+    this.spec.inverseAdd(res.specOut, res.timeOut, S);
+    return res.timeOut;
   }
 
   /**
@@ -210,18 +228,27 @@ export class Separator {
     let offset = 0;
     let total: number | null = null;
     let prevEnd = -1;
-    try {
-    for (;;) {
+    const free: InputSet[] = [this.newInputSet(), this.newInputSet()];
+    interface Prepared {
+      offset: number;
+      chunkLen: number;
+      delta: number;
+      set: InputSet;
+    }
+
+    /** Reads the next segment's input, centres/pads it as TensorChunk.padded, and runs the STFT. */
+    const prepareNext = async (): Promise<Prepared | null> => {
       opts.signal?.throwIfAborted();
       await fill(offset + segment);
       if (eof) total = inStart + inLen;
-      if (total !== null && offset >= total) break;
-      if (total !== null && opts.skipCoveredTail && prevEnd >= total) break; // covered by the previous segment
+      if (total !== null && offset >= total) return null;
+      if (total !== null && opts.skipCoveredTail && prevEnd >= total) return null; // covered by the previous segment
       const chunkLen = total === null ? segment : Math.min(segment, total - offset);
       const delta = segment - chunkLen;
-      const start = offset - Math.floor(delta / 2); // TensorChunk.padded: centred, zeros outside the track
-      const L = this.mixBuf.subarray(0, segment);
-      const R = this.mixBuf.subarray(segment);
+      const start = offset - Math.floor(delta / 2); // centred, zeros outside the track
+      const set = free.pop() ?? this.newInputSet();
+      const L = set.mix.subarray(0, segment);
+      const R = set.mix.subarray(segment);
       const avail0 = inStart;
       const avail1 = inStart + inLen;
       if (start < avail0 && start >= 0) throw new Error(`internal: input before ${avail0} was dropped (needed ${start})`);
@@ -235,27 +262,47 @@ export class Separator {
           R[i] = 0;
         }
       }
-      const out = await this.runSegment();
-      // center_trim to chunkLen, then weighted overlap-add with weight[:chunk_length]
-      const trim = Math.floor(delta / 2);
-      const base = offset - accStart;
-      for (let s = 0; s < S; s++)
-        for (let c = 0; c < 2; c++) {
-          const a = acc[s][c];
-          const src = (2 * s + c) * segment + trim;
-          for (let t = 0; t < chunkLen; t++) a[base + t] += w[t] * out[src + t];
-        }
-      for (let t = 0; t < chunkLen; t++) sumW[base + t] += w[t];
+      this.spec.forward(set.mix, set.spec);
+      const p: Prepared = { offset, chunkLen, delta, set };
       prevEnd = offset + chunkLen;
-      const est = total ?? opts.expectedFrames;
-      onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
       offset += stride;
-      // everything before the next segment's start is final
-      await emitUpTo(total === null ? offset : Math.min(offset, total));
       // keep half a segment of input before the next offset (a last, shorter chunk is centred)
       dropInputBefore(offset - Math.ceil(segment / 2));
-    }
+      return p;
+    };
+
+    let running: Promise<RunResult & InputSet> | null = null;
+    try {
+      // Pipeline: while the model runs segment k (in its thread), read + STFT segment k+1, then
+      // iSTFT + overlap-add + write segment k while the model runs k+1.
+      let cur = await prepareNext();
+      running = cur ? this.startRun(cur.set) : null;
+      while (cur && running) {
+        const next = await prepareNext();
+        const res = await running;
+        running = next ? this.startRun(next.set) : null;
+        free.push({ mix: res.mix, spec: res.spec });
+        const out = this.finishRun(res);
+        // center_trim to chunkLen, then weighted overlap-add with weight[:chunk_length]
+        const { chunkLen } = cur;
+        const trim = Math.floor(cur.delta / 2);
+        const base = cur.offset - accStart;
+        for (let s = 0; s < S; s++)
+          for (let c = 0; c < 2; c++) {
+            const a = acc[s][c];
+            const src = (2 * s + c) * segment + trim;
+            for (let t = 0; t < chunkLen; t++) a[base + t] += w[t] * out[src + t];
+          }
+        for (let t = 0; t < chunkLen; t++) sumW[base + t] += w[t];
+        const est = total ?? opts.expectedFrames;
+        onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
+        // everything before the next segment's start is final
+        const end = cur.offset + stride;
+        await emitUpTo(total === null ? end : Math.min(end, total));
+        cur = next;
+      }
     } finally {
+      running?.catch(() => {}); // a run left in flight by an error or cancel: its result is not needed
       if (!eof) await iterator.return?.(undefined); // stops ffmpeg
     }
     if (total === null) total = inStart + inLen;

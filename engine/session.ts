@@ -59,7 +59,7 @@ export function defaultThreads(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
+export function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [ORT_NAME[provider]],
     graphOptimizationLevel: 'all',
@@ -97,3 +97,153 @@ export async function createSession(weightsPath: string, device: DeviceChoice, o
 }
 
 export { ort };
+
+/** Output of one model run (plus the input buffers, handed back for reuse). */
+export interface RunResult {
+  specOut: Float32Array;
+  timeOut: Float32Array;
+  runMs: number;
+}
+
+export interface IoNames {
+  mix: string;
+  spec: string;
+  specOut: string;
+  timeOut: string;
+}
+
+/**
+ * Runs the model. `InlineRunner` calls session.run on the calling thread; `ThreadRunner` runs it
+ * in a dedicated thread so that the caller's DSP overlaps the model (session.run blocks the
+ * thread that calls it). The input buffers must not be touched until the run resolves.
+ */
+export interface ModelRunner {
+  readonly provider: ProviderName;
+  readonly fallbackReason: string | null;
+  readonly loadMs: number;
+  run(mix: Float32Array, mixDims: number[], spec: Float32Array, specDims: number[]): Promise<RunResult & { mix: Float32Array; spec: Float32Array }>;
+  dispose(): Promise<void>;
+}
+
+export class InlineRunner implements ModelRunner {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly names: IoNames,
+    readonly provider: ProviderName,
+    readonly fallbackReason: string | null,
+    readonly loadMs: number,
+  ) {}
+
+  static async create(weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number } = {}): Promise<InlineRunner> {
+    const s = await createSession(weightsPath, device, opts);
+    return new InlineRunner(s.session, names, s.provider, s.fallbackReason, s.loadMs);
+  }
+
+  async run(mix: Float32Array, mixDims: number[], spec: Float32Array, specDims: number[]) {
+    const t0 = performance.now();
+    const out = await this.session.run({
+      [this.names.mix]: new ort.Tensor('float32', mix, mixDims),
+      [this.names.spec]: new ort.Tensor('float32', spec, specDims),
+    });
+    return { specOut: out[this.names.specOut].data as Float32Array, timeOut: out[this.names.timeOut].data as Float32Array, runMs: performance.now() - t0, mix, spec };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+type ThreadReply =
+  | { type: 'ready'; provider: ProviderName; failures: string[]; loadMs: number }
+  | { type: 'init-failed'; failures: string[] }
+  | { type: 'result'; id: number; mix: ArrayBuffer; spec: ArrayBuffer; specOut: Float32Array; timeOut: Float32Array; runMs: number }
+  | { type: 'error'; id: number; message: string; mix: ArrayBuffer; spec: ArrayBuffer }
+  | { type: 'released' };
+
+export class ThreadRunner implements ModelRunner {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: RunResult & { mix: Float32Array; spec: Float32Array }) => void; reject: (e: Error) => void }>();
+  private constructor(
+    private readonly worker: import('node:worker_threads').Worker,
+    private readonly names: IoNames,
+    readonly provider: ProviderName,
+    readonly fallbackReason: string | null,
+    readonly loadMs: number,
+  ) {
+    worker.on('message', (m: ThreadReply) => {
+      if (m.type !== 'result' && m.type !== 'error') return;
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (!p) return; // a run abandoned by a canceled job
+      if (m.type === 'error') p.reject(new DemixError('INTERNAL', `The model failed on a segment: ${m.message}`));
+      else p.resolve({ specOut: m.specOut, timeOut: m.timeOut, runMs: m.runMs, mix: new Float32Array(m.mix), spec: new Float32Array(m.spec) });
+    });
+    const fail = (e: Error) => {
+      for (const p of this.pending.values()) p.reject(new DemixError('INTERNAL', `The model thread stopped: ${e.message}`));
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    worker.unref();
+  }
+
+  static async create(weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number } = {}): Promise<ThreadRunner> {
+    const { Worker } = await import('node:worker_threads');
+    const { fileURLToPath } = await import('node:url');
+    const threads = opts.threads ?? defaultThreads();
+    const order = providerOrder(device);
+    const failures: string[] = [];
+    if (device !== 'auto' && device !== 'cpu' && !availableProviders().includes(device)) {
+      failures.push(`${device}: not available in this build/machine`);
+      order.splice(0, 1);
+    }
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const script = [path.join(here, 'ort-thread.mjs'), path.join(here, '..', 'ort-thread.mjs')].find((p) => existsSync(p)) ?? path.join(here, 'ort-thread.mjs');
+    const worker = new Worker(script);
+    const options = sessionOptions('cpu', threads);
+    const reply = await new Promise<ThreadReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.postMessage({ type: 'init', weightsPath, providers: order.map((p) => ORT_NAME[p]), options: { ...options, executionProviders: undefined } });
+    });
+    if (reply.type !== 'ready') {
+      await worker.terminate();
+      const all = [...failures, ...(reply.type === 'init-failed' ? reply.failures : [])];
+      throw new DemixError('DEVICE_UNAVAILABLE', `Could not start the model on any execution provider (${all.join('; ')}): try --device cpu, or reinstall onnxruntime-node.`);
+    }
+    const provider = (Object.keys(ORT_NAME) as ProviderName[]).find((k) => ORT_NAME[k] === reply.provider) ?? 'cpu';
+    const all = [...failures, ...reply.failures];
+    return new ThreadRunner(worker, names, provider, all.length ? `using ${provider} because ${all.join('; ')}` : null, reply.loadMs);
+  }
+
+  run(mix: Float32Array, mixDims: number[], spec: Float32Array, specDims: number[]) {
+    const id = this.nextId++;
+    return new Promise<RunResult & { mix: Float32Array; spec: Float32Array }>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ type: 'run', id, names: this.names, mix: mix.buffer, mixDims, spec: spec.buffer, specDims }, [mix.buffer as ArrayBuffer, spec.buffer as ArrayBuffer]);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.worker.ref();
+    // Wait for runs in flight to end (terminating the thread inside ORT's native code aborts the
+    // whole process), then for the release; the thread then ends by itself.
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 10 * 60_000);
+      const onMessage = (m: ThreadReply) => {
+        if (m.type !== 'released') return;
+        clearTimeout(t);
+        this.worker.off('message', onMessage);
+        resolve();
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.worker.postMessage({ type: 'release' });
+    });
+  }
+}
