@@ -7,6 +7,7 @@
  *   dist/electron/main.js     ESM (package.json "type": "module"); native modules stay external
  *   dist/electron/preload.cjs CommonJS, as sandboxed preloads must be
  *   dist/engine-worker.js     ESM worker_threads entry (onnxruntime-node external)
+ *   dist/ort-thread.mjs       the thread that runs ONNX Runtime (copied from engine/)
  *   dist/models/*.json        built-in model manifests (models/registry.ts looks there)
  *   dist/electron/icon.png    window/drag icon
  *   dist/renderer/            vite build
@@ -86,6 +87,9 @@ export async function buildAll({ renderer = true } = {}) {
     }),
   ]);
   say('esbuild: dist/electron/main.js, dist/electron/preload.cjs, dist/engine-worker.js');
+
+  // The model's own thread (engine/session.ts ThreadRunner) is plain JavaScript: copied as is.
+  copyFileSync(path.join(root, 'engine', 'ort-thread.mjs'), path.join(dist, 'ort-thread.mjs'));
 
   const modelsOut = path.join(dist, 'models');
   mkdirSync(modelsOut, { recursive: true });
