@@ -48,17 +48,45 @@ export function outputError(e: unknown, dir: string): { code: string; message: s
     return { code: 'OUTPUT_UNWRITABLE', message: `Cannot create the output folder ${dir}: part of that path is a file, not a folder; choose another output folder, then retry.` };
   }
   if (code === 'ENOENT') {
-    return { code: 'OUTPUT_UNWRITABLE', message: `Cannot create the output folder ${dir}: its drive or parent folder is gone; reconnect it or choose another output folder, then retry.` };
+    return {
+      code: 'OUTPUT_UNWRITABLE',
+      message: `Cannot create the output folder ${dir}: that location does not accept new folders (or its drive was disconnected); choose another output folder, then retry.`,
+    };
   }
   const info = toErrorInfo(e, { outputDir: dir });
   if (info.code === 'INTERNAL') return { code: 'OUTPUT_UNWRITABLE', message: `Cannot write to the output folder ${dir} (${(e as Error).message}); choose another output folder, then retry.` };
   return info;
 }
 
+/**
+ * `mkdir -p` without Node's `{ recursive: true }`, which never returns for some paths (e.g. under
+ * /proc on Linux with Node 20): walks up to the nearest existing folder, then creates each level.
+ */
+export function makeDirs(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: 'ENOTDIR', path: dir });
+      return;
+    }
+    if (code !== 'ENOENT') throw e;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw e;
+    makeDirs(parent);
+    try {
+      fs.mkdirSync(dir);
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code !== 'EEXIST') throw e2;
+    }
+  }
+}
+
 /** Checks (and creates) an output root up front, so a bad `-o` gives one line instead of N failed jobs. */
 export function checkOutputRoot(root: string): { code: string; message: string } | null {
   try {
-    fs.mkdirSync(root, { recursive: true });
+    makeDirs(root);
     const probe = path.join(root, `.demix-write-test-${process.pid}-${Date.now()}`);
     fs.writeFileSync(probe, '');
     fs.rmSync(probe, { force: true });
@@ -250,7 +278,7 @@ export class JobsService {
       // Unreadable now: let the engine report it precisely.
     }
     try {
-      await fs.promises.mkdir(outDir, { recursive: true });
+      makeDirs(outDir);
     } catch (e) {
       this.backend.fail(job.id, outputError(e, outDir));
       return { run: false };
