@@ -18,7 +18,7 @@ function layer(files, { patterns = [], paths = [] }) {
 const forbid = (group, message) => ({ group, message });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'release/**', 'out/**', 'drizzle/**', 'test-results/**', 'playwright-report/**', 'e2e/artifacts/**', '.bench/**'] },
+  { ignores: ['.tmp/**', '.electron-native/**', 'node_modules/**', 'dist/**', 'release/**', 'out/**', 'drizzle/**', 'test-results/**', 'playwright-report/**', 'e2e/artifacts/**', '.bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
