@@ -5,7 +5,8 @@
  *  - time to list 10,000 jobs (the contract's jobs:list with limit 10,000),
  *  - queue bookkeeping per job, with the fake engine worker (a test double that does almost nothing),
  *  - with --engine: the real engine on the same 12 s clip, warm, through the queue (a worker thread
- *    behind the job store) versus in-process (Separator.separate), alternated, best of two each.
+ *    behind the job store) versus in-process (Separator.separate); each in its own process (one
+ *    model session at a time), alternated, best of two each.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,42 +80,63 @@ async function storeFigures(): Promise<Omit<QueueBenchResult, 'engine'>> {
   return { enqueue1000Ms, list10000Ms, queueOverheadPerJobMs };
 }
 
+/** One child process: load once, warm up once, then time one run (direct or through the queue). */
+async function engineChild(mode: 'direct' | 'queue', clip: string): Promise<number> {
+  const root = tmp();
+  try {
+    if (mode === 'direct') {
+      const { Separator } = await import('../engine/separator.ts');
+      const sep = await Separator.create({ modelId: 'htdemucs', device: 'cpu' });
+      await sep.separate(clip, path.join(root, 'warm'), {});
+      const t = performance.now();
+      await sep.separate(clip, path.join(root, 'timed'), {});
+      const ms = performance.now() - t;
+      await sep.dispose();
+      return ms;
+    }
+    const core = await createCore({ dataDir: path.join(root, 'data'), host: 'cli', appVersion: 'bench', onWarning: () => {} });
+    core.settings.set({ device: 'cpu' });
+    const once = async (tag: string): Promise<number> => {
+      const t = performance.now();
+      const { jobs } = await core.jobs.addPaths([clip], { outputDir: path.join(root, tag) });
+      await waitIdle(core);
+      const ms = performance.now() - t;
+      const j = core.jobs.get(jobs[0].id);
+      if (j.status !== 'done') throw new Error(`queue job ${j.status}: ${j.error?.message}`);
+      core.jobs.remove(j.id, true); // no cache hit next time
+      return ms;
+    };
+    await once('warm');
+    const ms = await once('timed');
+    await core.close();
+    return ms;
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The real engine on a 12 s clip, warm: in-process Separator vs through the queue (job store +
+ * worker thread). Each measurement runs in its own process (one model session at a time),
+ * alternated, best of two each.
+ */
 async function engineFigures(): Promise<QueueBenchResult['engine']> {
-  const { Separator } = await import('../engine/separator.ts');
   const root = tmp();
   const clip = path.join(root, 'clip.flac');
   const fixture = path.resolve(repo, '..', 'shared', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', fixture, '-t', '12', clip]);
-  delete process.env.DEMIX_FAKE_WORKER;
-  const sep = await Separator.create({ modelId: 'htdemucs', device: 'cpu' });
-  const core = await createCore({ dataDir: path.join(root, 'data'), host: 'cli', appVersion: 'bench', onWarning: () => {} });
-  core.settings.set({ device: 'cpu' });
-  const viaQueue = async (tag: string): Promise<number> => {
-    const t = performance.now();
-    const { jobs } = await core.jobs.addPaths([clip], { outputDir: path.join(root, `q-${tag}`) });
-    await waitIdle(core);
-    const ms = performance.now() - t;
-    const j = core.jobs.get(jobs[0].id);
-    if (j.status !== 'done') throw new Error(`queue job ${j.status}: ${j.error?.message}`);
-    core.jobs.remove(j.id, true); // no cache hit next time
-    return ms;
+  const child = (mode: string): number => {
+    const env = { ...process.env };
+    delete env.DEMIX_FAKE_WORKER;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--engine-child', mode, clip], { env, encoding: 'utf8' });
+    return Number(/ENGINE_MS=(\d+(?:\.\d+)?)/.exec(out)?.[1]);
   };
-  const direct = async (tag: string): Promise<number> => {
-    const t = performance.now();
-    await sep.separate(clip, path.join(root, `d-${tag}`), {});
-    return performance.now() - t;
-  };
-  // Warm both (model load, first runs), then alternate.
-  await direct('warm');
-  await viaQueue('warm');
   const d: number[] = [];
   const q: number[] = [];
   for (let i = 0; i < 2; i++) {
-    d.push(await direct(String(i)));
-    q.push(await viaQueue(String(i)));
+    d.push(child('direct'));
+    q.push(child('queue'));
   }
-  await core.close();
-  await sep.dispose();
   fs.rmSync(root, { recursive: true, force: true });
   const directMs = Math.min(...d);
   const queueMs = Math.min(...q);
@@ -127,7 +149,11 @@ export async function benchQueue(opts: { engine?: boolean } = {}): Promise<Queue
   return { ...store, engine };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+const childAt = process.argv.indexOf('--engine-child');
+if (childAt > 0) {
+  const ms = await engineChild(process.argv[childAt + 1] as 'direct' | 'queue', process.argv[childAt + 2]);
+  console.log(`ENGINE_MS=${ms}`);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const res = await benchQueue({ engine: process.argv.includes('--engine') });
   if (process.argv.includes('--json')) console.log(JSON.stringify(res, null, 2));
   else {
