@@ -34,6 +34,10 @@ describe('queue with the fake engine worker', () => {
       if (l[l.length - 1] !== j.status) l.push(j.status);
       updates.set(j.id, l);
     });
+    const overall: number[] = [];
+    core.bus.on('queue-state', (q) => {
+      if (q.overallProgress !== null) overall.push(QueueState.parse(q).overallProgress!);
+    });
     const t = performance.now();
     const res = await core.jobs.addPaths([path.join(root, 'music')], { outputDir: path.join(root, 'out') });
     const enqueueMs = performance.now() - t;
@@ -41,6 +45,10 @@ describe('queue with the fake engine worker', () => {
     expect(res.batches).toHaveLength(1);
     expect(enqueueMs).toBeLessThan(2000); // typically ~200-400 ms here; generous for a loaded CI box
     await waitIdle(core, 90_000);
+    // Whole-queue progress (taskbar/dock) went up from near 0 towards 1.
+    expect(overall.length).toBeGreaterThan(10);
+    expect(Math.min(...overall)).toBeLessThan(0.1);
+    expect(Math.max(...overall)).toBeGreaterThan(0.9);
     const { jobs, total } = core.jobs.list({ limit: 10_000, offset: 0 });
     expect(total).toBe(1000);
     expect(jobs.every((j) => j.status === 'done')).toBe(true);
