@@ -155,6 +155,19 @@ describe('queue with the fake engine worker', () => {
     for (const j of [...a.jobs, ...b.jobs, ...c.jobs]) JobSchema.parse(get(j));
   });
 
+  it('an output folder removed while jobs wait is created again; the jobs finish', async () => {
+    const root = tempDir();
+    const out = path.join(root, 'out');
+    const core = await newCore();
+    core.queue.pause();
+    const { jobs } = await core.jobs.addPaths(makeInputs(root, ['r1.mp3', 'r2.mp3']), { outputDir: out });
+    fs.mkdirSync(out, { recursive: true });
+    fs.rmSync(out, { recursive: true });
+    core.queue.resume();
+    for (const j of jobs) expect((await waitStatus(core, j.id, ['done', 'failed'])).status).toBe('done');
+    expect(listFiles(out)).toHaveLength(8);
+  });
+
   it('cache: the same content under another name completes at once from the earlier stems', async () => {
     const root = tempDir();
     const [first] = makeInputs(root, ['first.mp3']);
