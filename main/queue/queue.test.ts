@@ -239,6 +239,17 @@ describe('queue with the fake engine worker', () => {
     await waitFor(() => jobs.every((j) => seenByB.get(j.id)?.includes('done')), 5000, 'done events on b');
     expect(seenByA).toContain(jobs[0].id);
     expect(b.queue.state().workers).toBe(0);
+    // A cancel through the non-runner stops the job on the runner's worker (partials removed).
+    fakeWorkerConfig({ segments: 200, segmentMs: 20, stemSeconds: 0.01 });
+    // (another device → a fresh worker on the runner, which reads the slow configuration)
+    const slow = await b.jobs.addPaths(makeInputs(root, ['long.mp3']), { outputDir: path.join(root, 'out'), device: 'cpu' });
+    const running = await waitStatus(b, slow.jobs[0].id, 'running');
+    await waitFor(() => fs.existsSync(running.outputDir!) && fs.readdirSync(running.outputDir!).length > 0, 10_000, 'partials');
+    b.jobs.cancel(running.id);
+    expect(a.jobs.get(running.id).status).toBe('canceled');
+    // The runner notices within its poll interval, its worker stops and removes the partials, the empty folder goes.
+    await waitFor(() => !fs.existsSync(running.outputDir!), 10_000, 'the runner to stop the job and clean up');
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 });
     // When the runner closes, the other takes over.
     await a.close();
     await waitFor(() => b.runner.isRunner(), 10_000, 'takeover');
