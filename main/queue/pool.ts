@@ -366,7 +366,9 @@ export class WorkerPool {
       w.postMessage({ type: 'shutdown' } satisfies ToWorker);
       const exited = await Promise.race([
         new Promise<boolean>((r) => w.once('exit', () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref()),
+        // The engine finishes the model run in flight before it exits (a segment takes seconds on
+        // a slow CPU); terminating a thread inside ONNX Runtime's native code aborts the process.
+        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref()),
       ]);
       if (exited) return;
     }
