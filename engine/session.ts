@@ -74,15 +74,21 @@ export function sessionOptions(provider: ProviderName, threads: number): ort.Inf
   };
 }
 
-/** Creates a session on the first provider of the device's order that works. */
-export async function createSession(weightsPath: string, device: DeviceChoice, opts: { threads?: number } = {}): Promise<SessionInfo> {
-  const threads = opts.threads ?? defaultThreads();
+/** The providers to try for a device choice, and why an asked-for one is skipped up front. */
+function providersToTry(device: DeviceChoice): { order: ProviderName[]; failures: string[] } {
   const order = providerOrder(device);
   const failures: string[] = [];
   if (device !== 'auto' && device !== 'cpu' && !availableProviders().includes(device)) {
     failures.push(`${device}: not available in this build/machine`);
     order.splice(0, 1);
   }
+  return { order, failures };
+}
+
+/** Creates a session on the first provider of the device's order that works. */
+export async function createSession(weightsPath: string, device: DeviceChoice, opts: { threads?: number } = {}): Promise<SessionInfo> {
+  const threads = opts.threads ?? defaultThreads();
+  const { order, failures } = providersToTry(device);
   for (const provider of order) {
     const t0 = performance.now();
     try {
@@ -192,12 +198,7 @@ export class ThreadRunner implements ModelRunner {
     const { Worker } = await import('node:worker_threads');
     const { fileURLToPath } = await import('node:url');
     const threads = opts.threads ?? defaultThreads();
-    const order = providerOrder(device);
-    const failures: string[] = [];
-    if (device !== 'auto' && device !== 'cpu' && !availableProviders().includes(device)) {
-      failures.push(`${device}: not available in this build/machine`);
-      order.splice(0, 1);
-    }
+    const { order, failures } = providersToTry(device);
     const here = path.dirname(fileURLToPath(import.meta.url));
     const script = [path.join(here, 'ort-thread.mjs'), path.join(here, '..', 'ort-thread.mjs')].find((p) => existsSync(p)) ?? path.join(here, 'ort-thread.mjs');
     const worker = new Worker(script);
