@@ -19,8 +19,9 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'demix-build-'));
 
 beforeAll(async () => {
   const { buildAll } = await import('./build.mjs');
-  await buildAll({ renderer: false });
-}, 120_000);
+  // The app page (and its CSP) is served from dist/renderer: build it when a fresh clone has none.
+  await buildAll({ renderer: !existsSync(path.join(dist, 'renderer', 'index.html')) });
+}, 180_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm run build', () => {
