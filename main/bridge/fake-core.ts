@@ -12,6 +12,7 @@ import type { Batch, EventName, EventPayload, Job, JobOptions, QueueState, Setti
 import { JobOptions as JobOptionsSchema, Settings as SettingsSchema } from '../../preload/contract.ts';
 import { CoreError } from '../core-error.ts';
 import type { ShellCore } from '../handlers.ts';
+import { defaultSettings } from '../settings.ts';
 
 export interface FakeCore extends ShellCore {
   /** Every service call, in order: [method, ...args]. */
@@ -57,17 +58,7 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
   const batches: Batch[] = [];
   const calls: unknown[][] = [];
   let paused = false;
-  let settings: Settings = SettingsSchema.parse({
-    outputDir: path.join(opts.dataDir, 'separated'),
-    modelId: 'htdemucs',
-    format: 'wav',
-    bits: 16,
-    clipMode: 'rescale',
-    twoStems: null,
-    shifts: 0,
-    device: 'auto',
-    concurrency: 1,
-  });
+  let settings: Settings = SettingsSchema.parse({ ...defaultSettings(), outputDir: path.join(opts.dataDir, 'separated') });
 
   const emit = <E extends EventName>(event: E, payload: EventPayload<E>) => emitter.emit(event, payload);
   const need = (id: string): Job => {
