@@ -12,7 +12,7 @@ import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
-import { optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
+import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
@@ -129,7 +129,7 @@ export class JobsService {
 
   async addPaths(paths: string[], opts?: AddOptions) {
     const { options, outputRoot } = this.resolveOptions(opts);
-    const exts = await audioExtensions();
+    const exts = audioExtensions();
     const rejected: { path: string; reason: string }[] = [];
     const loose: Candidate[] = [];
     const folders: { root: string; files: FoundFile[] }[] = [];
@@ -325,16 +325,7 @@ export class JobsService {
     if (job.status !== 'failed' && job.status !== 'canceled') {
       throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only failed or canceled jobs can be retried.`);
     }
-    const updated = this.store.transition(id, ['failed', 'canceled'], 'queued', {
-      progress: 0,
-      segmentsDone: 0,
-      segmentsTotal: 0,
-      etaSec: null,
-      errorCode: null,
-      errorMessage: null,
-      startedAt: null,
-      finishedAt: null,
-    });
+    const updated = this.store.transition(id, ['failed', 'canceled'], 'queued', FRESH_RUN);
     if (!updated) throw new CoreError('CONFLICT', `Job ${job.name} changed state meanwhile; try again.`);
     this.pump();
     return updated;

@@ -4,24 +4,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { AUDIO_EXTENSIONS } from '../engine/audio-files.ts';
 
-/** Used until/unless engine/audio-files.ts is available. */
-const FALLBACK_AUDIO_EXTENSIONS = ['.mp3', '.wav', '.flac', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.aif', '.aiff', '.aifc', '.wma', '.alac', '.mp4', '.webm', '.mka', '.wv', '.ape'];
+const EXTENSIONS = new Set(AUDIO_EXTENSIONS.map((e) => `.${e}`));
 
-let extSet: Set<string> | null = null;
-
-/** Audio extensions (lower case, with the dot), from the engine when it is present. */
-export async function audioExtensions(): Promise<Set<string>> {
-  if (extSet) return extSet;
-  let list: readonly string[] = FALLBACK_AUDIO_EXTENSIONS;
-  try {
-    const mod = (await import('../engine/audio-files.ts')) as { AUDIO_EXTENSIONS?: readonly string[] | Set<string> };
-    if (mod.AUDIO_EXTENSIONS) list = [...mod.AUDIO_EXTENSIONS];
-  } catch {
-    // engine/audio-files.ts not available: keep the built-in list.
-  }
-  extSet = new Set(list.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()));
-  return extSet;
+/** Audio extensions (lower case, with the dot), from engine/audio-files.ts. */
+export function audioExtensions(): Set<string> {
+  return EXTENSIONS;
 }
 
 const SYSTEM_NAMES = new Set(['thumbs.db', 'desktop.ini', '$recycle.bin', 'system volume information', '__macosx', 'lost+found', 'icon\r']);
@@ -82,7 +71,7 @@ export function isAudioFile(file: string, exts: Set<string>): boolean {
 
 /** Recursively lists audio files under `root`, sorted by relative path. */
 export async function scanFolder(root: string): Promise<ScanResult> {
-  const exts = await audioExtensions();
+  const exts = audioExtensions();
   const files: FoundFile[] = [];
   let skipped = 0;
   const seen = new Set<string>();

@@ -74,6 +74,18 @@ export type JobPatch = Partial<
   >
 >;
 
+/** Progress, error and timing fields of a run that has not started yet (claim and retry reset them). */
+export const FRESH_RUN = {
+  progress: 0,
+  segmentsDone: 0,
+  segmentsTotal: 0,
+  etaSec: null,
+  errorCode: null,
+  errorMessage: null,
+  startedAt: null,
+  finishedAt: null,
+} satisfies JobPatch;
+
 const STATUSES = new Set<string>(['queued', 'running', 'done', 'failed', 'canceled']);
 
 const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash, input_size as inputSize,
@@ -254,14 +266,8 @@ export class JobStore {
       if (!candidates.length) return null;
       for (const c of candidates) {
         const job = this.transition(c.id, ['queued'], 'running', {
+          ...FRESH_RUN,
           startedAt: Date.now(),
-          finishedAt: null,
-          progress: 0,
-          segmentsDone: 0,
-          segmentsTotal: 0,
-          etaSec: null,
-          errorCode: null,
-          errorMessage: null,
           attempts: c.attempts + 1,
         });
         if (job) return job;
