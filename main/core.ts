@@ -33,6 +33,7 @@ import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
 import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
 import { and, eq } from 'drizzle-orm';
+import { engineWorkerPath } from '../engine/worker-path.ts';
 
 /** Job options as accepted by the core: the contract's options plus an output root override. */
 export type AddOptions = Partial<JobOptions> & {
@@ -144,16 +145,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  let workerScriptPath: string | null = opts.workerScript ?? null;
+  const workerScriptPath = opts.workerScript ?? engineWorkerPath();
   pool = new WorkerPool({
     backend,
-    workerScript: async () => {
-      if (!workerScriptPath) {
-        const mod = await import('../engine/worker-path.ts');
-        workerScriptPath = mod.engineWorkerPath();
-      }
-      return workerScriptPath as string;
-    },
+    workerScript: async () => workerScriptPath,
     size: () => settingsStore.get().concurrency,
     prepare: (job) => service.prepare(job),
     onChange: scheduleState,
