@@ -46,11 +46,10 @@ export async function resetQueue(): Promise<void> {
   }
 }
 
-/** Path of a known-answer fixture: `../shared/fixtures/known-answer/<song>/mixture.flac` beside the repo. */
+/** Path of a known-answer fixture carried by the repository: `test/fixtures/known-answer/<song>/mixture.flac`. */
 export function fixture(song: string): string {
-  const candidates = [path.resolve(root, '..', 'shared', 'fixtures', 'known-answer', song, 'mixture.flac'), path.resolve('/work/shared/fixtures/known-answer', song, 'mixture.flac')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`Fixture ${song} not found (looked in ${candidates.join(', ')})`);
+  const found = path.resolve(root, 'test', 'fixtures', 'known-answer', song, 'mixture.flac');
+  if (!existsSync(found)) throw new Error(`Fixture ${song} not found at ${found}`);
   return found;
 }
 

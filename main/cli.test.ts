@@ -12,7 +12,7 @@ import type { Core } from './core.ts';
 import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from './queue/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
-const FIXTURE = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
+const FIXTURE = path.resolve(REPO_ROOT, 'test', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
 
 async function run(args: string[], opts: { fake?: boolean } = { fake: true }) {
   const out = new PassThrough();

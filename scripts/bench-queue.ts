@@ -123,7 +123,7 @@ async function engineChild(mode: 'direct' | 'queue', clip: string): Promise<numb
 async function engineFigures(): Promise<QueueBenchResult['engine']> {
   const root = tmp();
   const clip = path.join(root, 'clip.flac');
-  const fixture = path.resolve(repo, '..', 'shared', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
+  const fixture = path.resolve(repo, 'test', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', fixture, '-t', '12', clip]);
   const child = (mode: string): number => {
     const env = { ...process.env };

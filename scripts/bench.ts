@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const fixtures = path.resolve(repo, '..', 'shared', 'fixtures', 'known-answer');
+const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const work = path.join(repo, '.bench');
 const quick = process.argv.includes('--quick');
 const writeReadme = process.argv.includes('--readme');

@@ -53,6 +53,29 @@ export const jobs = sqliteTable(
     durationSec: real('duration_sec'),
     /** Cached waveform peaks of the input ('mix'), added in migration 0001. */
     inputPeaks: blob('input_peaks', { mode: 'buffer' }),
+    // ---- 0003 (wave 2) ----
+    /** Runner (core owner token) that claimed this running job; null when not running. */
+    ownerId: text('owner_id'),
+    /** Last heartbeat (ms) of the owner while the job runs. */
+    heartbeatAt: integer('heartbeat_at'),
+    /** Why a requested GPU provider was not used (null when none was requested or it worked). */
+    fallbackReason: text('fallback_reason'),
+    /** Samples per stem finalised so far (progressive playback); null before the first segment. */
+    readySamples: integer('ready_samples'),
+    /** Host name of the worker that runs/ran the job (distributed queue; local host otherwise). */
+    workerHost: text('worker_host'),
+    /** Id of the job in a remote queue (BullMQ), when it was submitted there. */
+    remoteId: text('remote_id'),
+    /** Excerpt span in seconds (both set, or both null for the whole song). */
+    excerptStart: real('excerpt_start'),
+    excerptEnd: real('excerpt_end'),
+    /** 1 when the input was uploaded through the bridge (the original is deleted with the job). */
+    uploaded: integer('uploaded', { mode: 'boolean' }).notNull().default(false),
+    /** Analysis: tempo (BPM), key ("G major"), key confidence (0..1), beat grid (JSON: seconds). */
+    bpm: real('bpm'),
+    musicalKey: text('musical_key'),
+    keyConfidence: real('key_confidence'),
+    beats: text('beats'),
   },
   (t) => [
     // Claim order (0002): status, then priority high→low, then oldest first; no sort step per claim.
