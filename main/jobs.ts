@@ -180,17 +180,13 @@ export class JobsService {
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
-      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
-        const ext = path.extname(f.path).slice(1) || 'audio';
-        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
-      }
+      // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
+      // gets its own folder, never one another job (of this call or an earlier one) writes into.
+      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir)) return null;
       const existing = this.store.activeDuplicate(f.path, key, outDir);
       if (existing) {
         // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
@@ -234,6 +230,21 @@ export class JobsService {
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
+  }
+
+  /**
+   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
+   * neither earlier in this call (`used`) nor in any job on record.
+   */
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath);
+    if (free(base)) return base;
+    const ext = path.extname(inputPath).slice(1) || 'audio';
+    const stem = `${trackName(inputPath)} (${ext}`;
+    for (let n = 1; ; n++) {
+      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
+      if (free(d)) return d;
+    }
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
