@@ -55,6 +55,8 @@ export interface CoreOptions {
   modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
+  /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
+  cancelGraceMs?: number;
 }
 
 export interface Core {
@@ -160,6 +162,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       bus.emit('job-updated', job);
     },
     modelsDir: opts.modelsDir,
+    cancelGraceMs: opts.cancelGraceMs,
     log: (m) => warn(m),
   });
 

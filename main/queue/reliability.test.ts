@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Core } from '../core.ts';
-import { fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitIdle } from './test-harness.ts';
+import { fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
 
 const cores: Core[] = [];
 async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
@@ -48,4 +48,52 @@ describe('same-named tracks', () => {
     expect(rerun.jobs).toHaveLength(0);
     expect(rerun.rejected.map((r) => r.reason)).toEqual(Array(4).fill(expect.stringMatching(/^Already separated/)));
   });
+});
+
+describe('stopping work without killing a worker inside a model run', () => {
+  const readLog = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n') : []);
+
+  it('close(): the running job goes back to queued first, its worker stops between segments and exits cleanly, no partials stay', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 6, segmentMs: 250, stemSeconds: 0.01, blocking: true, log });
+    const data = path.join(root, 'data');
+    const core = await fakeCore(data);
+    const [input] = makeInputs(root, ['long.mp3']);
+    const { jobs } = await core.jobs.addPaths([input], { outputDir: path.join(root, 'out') });
+    const id = jobs[0].id;
+    await waitFor(() => core.jobs.get(id).segmentsDone >= 2, 20_000, 'two segments');
+    const statuses: string[] = [];
+    core.bus.on('job-updated', (j) => statuses.push(j.status));
+    await core.close();
+    expect(statuses[0]).toBe('queued'); // requeued before anything else
+    const lines = readLog(log);
+    expect(lines).toContain(`canceled ${id}`);
+    expect(lines[lines.length - 1]).toBe('shutdown'); // asked to exit, and exited by itself: never terminated
+    expect(lines).not.toContain(`done ${id}`);
+    expect(listFiles(path.join(root, 'out')).filter((f) => f.includes('.partial'))).toEqual([]);
+    // The next start runs it to the end.
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 });
+    const again = await newCore(data);
+    expect(again.jobs.get(id).status).toMatch(/queued|running/);
+    await waitIdle(again);
+    expect(again.jobs.get(id).status).toBe('done');
+  }, 40_000);
+
+  it('cancel: a worker slow to answer is waited for (never terminated); the queue goes on with the same worker', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 4, segmentMs: 400, stemSeconds: 0.01, blocking: true, log });
+    const core = await newCore(path.join(root, 'data'), { cancelGraceMs: 20 });
+    const inputs = makeInputs(root, ['a.mp3', 'b.mp3']);
+    const { jobs } = await core.jobs.addPaths(inputs, { outputDir: path.join(root, 'out') });
+    await waitFor(() => core.jobs.get(jobs[0].id).segmentsDone >= 1, 20_000, 'a segment');
+    core.jobs.cancel(jobs[0].id);
+    await waitIdle(core, 30_000);
+    expect(core.jobs.get(jobs[0].id).status).toBe('canceled');
+    expect(core.jobs.get(jobs[1].id).status).toBe('done');
+    const lines = readLog(log);
+    expect(lines).toContain(`canceled ${jobs[0].id}`); // it answered the cancel itself
+    expect(lines.filter((l) => l.startsWith('init'))).toHaveLength(1); // the same worker ran the next job
+  }, 40_000);
 });
