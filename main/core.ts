@@ -72,7 +72,8 @@ export interface Core {
     /** CoreError CONFLICT when the state doesn't allow it. */
     cancel(id: string): Job;
     retry(id: string): Job;
-    remove(id: string, deleteFiles: boolean): void;
+    /** Cancels a queued/running job and waits for its run to stop, then removes it. */
+    remove(id: string, deleteFiles: boolean): Promise<void>;
     reorder(id: string, beforeId: string | null): Job[];
     peaks(id: string, stem: string, buckets: number): Promise<Peaks>;
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
@@ -326,7 +327,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
+      remove: (id, deleteFiles) => service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) }),
       reorder: (id, beforeId) => store.reorder(id, beforeId),
       peaks,
       exportMixdown,
@@ -338,7 +339,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        for (const j of jobs) service.removeRecord(j.id, deleteFiles);
         return jobs.length;
       },
     },

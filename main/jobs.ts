@@ -342,12 +342,25 @@ export class JobsService {
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+  /**
+   * Removes a job. A queued or running one is canceled first, and its run is waited for, so
+   * nothing it writes afterwards is left behind without a record; then the record goes (and its
+   * files when asked).
+   */
+  async remove(id: string, deleteFiles: boolean, stop: { cancel: (id: string) => void; whenStopped: (id: string) => Promise<void> }): Promise<void> {
     const job = this.store.get(id);
     if (job.status === 'running' || job.status === 'queued') {
       this.backend.cancel(id);
-      poolCancel(id);
+      stop.cancel(id);
+      await stop.whenStopped(id);
     }
+    if (!this.store.row(id)) return; // removed meanwhile by someone else
+    this.removeRecord(id, deleteFiles);
+  }
+
+  /** Deletes a finished job's record now (and its files when asked). */
+  removeRecord(id: string, deleteFiles: boolean): void {
+    const job = this.store.get(id);
     const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
     this.store.delete(id);
     if (deleteFiles) {

@@ -257,11 +257,17 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
-          this.o.backend.complete(job.id, {
+          const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
             provider: r.provider,
           });
+          // Canceled or removed while its last segment ran: its files have no record (and will
+          // not get one); do not leave them behind. (Any other state: another run owns the folder.)
+          if (!completed) {
+            const now = this.o.backend.status(job.id);
+            if (now === null || now === 'canceled') for (const s of r.stems) fs.rmSync(s.path, { force: true });
+          }
           finish();
         } else if (m.type === 'failed') {
           // A CANCELED answer for a job canceled in the store changes nothing (guarded update).

@@ -97,3 +97,27 @@ describe('stopping work without killing a worker inside a model run', () => {
     expect(lines.filter((l) => l.startsWith('init'))).toHaveLength(1); // the same worker ran the next job
   }, 40_000);
 });
+
+describe('removing a running job', () => {
+  it('cancels it, waits for its run to stop, then removes the record and (when asked) its folder', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 6, segmentMs: 300, stemSeconds: 0.01, blocking: true, log });
+    const core = await newCore();
+    const inputs = makeInputs(root, ['keep.mp3', 'next.mp3']);
+    const { jobs } = await core.jobs.addPaths(inputs, { outputDir: path.join(root, 'out') });
+    const id = jobs[0].id;
+    await waitFor(() => core.jobs.get(id).segmentsDone >= 2, 20_000, 'two segments');
+    const removed: string[] = [];
+    core.bus.on('job-removed', (e) => removed.push(e.id));
+    await core.jobs.remove(id, true);
+    // When remove() returns the worker has already stopped the job and removed what it wrote.
+    expect(fs.readFileSync(log, 'utf8')).toContain(`canceled ${id}`);
+    expect(removed).toEqual([id]);
+    expect(fs.existsSync(jobs[0].outputDir!)).toBe(false);
+    expect(() => core.jobs.get(id)).toThrow(/No job/);
+    await waitIdle(core, 30_000);
+    expect(core.jobs.get(jobs[1].id).status).toBe('done');
+    expect(listFiles(path.join(root, 'out'))).toEqual(core.jobs.get(jobs[1].id).stems.map((s) => s.path).sort());
+  }, 40_000);
+});
