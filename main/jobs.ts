@@ -8,13 +8,18 @@ import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
 import { toErrorInfo } from '../engine/errors.ts';
 import { CoreError } from './core-error.ts';
-import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
+
+/** Job options as accepted by the core: the contract's options plus an output root override. */
+export type AddOptions = Partial<JobOptions> & {
+  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
+  outputDir?: string;
+};
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
@@ -374,16 +379,6 @@ export class JobsService {
         }
       }
     }
-  }
-
-  /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name. */
-  mediaPath(jobId: string, stem: string): string | null {
-    const row = this.store.row(jobId);
-    if (!row) return null;
-    if (stem === 'mix') return row.inputPath;
-    const rows = this.store.stemRows(jobId);
-    const hit = rows.find((s) => s.name === stem) ?? rows.find((s) => s.kind === 'mixdown' && path.basename(s.path) === stem);
-    return hit ? hit.path : null;
   }
 }
 
