@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,21 @@ describe('demix CLI (fake engine)', () => {
       expect(r.stderr, label).toMatch(want);
       expect(fs.existsSync(out), `${label}: output folder created`).toBe(false);
       expect(fs.existsSync(data), `${label}: database created`).toBe(false);
+    }
+  });
+
+  it('demix serve on a busy port: one friendly line, exit 1', async () => {
+    const root = tempDir();
+    const busy = http.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await run(['serve', '--port', String(port), '--data-dir', path.join(root, 'data')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^demix: port ${port} on 127\\.0\\.0\\.1 is already in use: choose another with --port`));
+    } finally {
+      busy.close();
     }
   });
 

@@ -299,14 +299,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--renderer-dir <dir>', 'built renderer to serve (default: dist/renderer)')
     .addOption(dataDirOption())
     .action(async (o) => {
-      let startBridge: (opts: Record<string, unknown>) => Promise<{ url: string; token: string; close(): Promise<void> }>;
-      try {
-        ({ startBridge } = (await import('./bridge/server.ts')) as unknown as { startBridge: typeof startBridge });
-      } catch (e) {
-        io.err.write(`demix: the web bridge is not available in this build (${(e as Error).message}).\n`);
-        setCode(1);
-        return;
-      }
+      const { startBridge } = await import('./bridge/server.ts');
       const core = await openCore(o.dataDir, io, 'web', true);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -321,7 +314,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       } catch (e) {
         await core.close();
         const err = e as NodeJS.ErrnoException;
-        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} is already in use: choose another with --port` : err.message}\n`);
+        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} on 127.0.0.1 is already in use: choose another with --port (or --port 0 for any free port)` : err.message}\n`);
         setCode(1);
         return;
       }
