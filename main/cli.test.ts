@@ -211,12 +211,14 @@ describe('demix CLI with the real engine', () => {
     const zero = path.join(root, 'zero.wav');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '0', zero]);
     const out = path.join(root, 'out');
-    const r = spawnSync('nice', ['-n', '10', process.execPath, BIN, 'separate', clip, text, trunc, zero, '-o', out, '--data-dir', path.join(root, 'data')], {
+    const r = spawnSync(process.execPath, [BIN, 'separate', clip, text, trunc, zero, '-o', out, '--data-dir', path.join(root, 'data')], {
       encoding: 'utf8',
-      timeout: 240_000,
+      timeout: 840_000,
+      killSignal: 'SIGKILL',
       env: { ...process.env, DEMIX_WORKER_SCRIPT: '' },
     });
-    expect(r.status, r.stderr).toBe(1);
+    expect(r.signal, `killed after the time limit; output so far:\n${r.stdout}\n${r.stderr}`).toBeNull();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toMatch(/✓ clip\.flac → .* \(4 stems, .*(cpu|cuda|dml|coreml|webgpu)\)/);
     expect(r.stdout).toMatch(/✗ notes\.mp3: .*not an audio file/);
     expect(r.stdout).toMatch(/✗ trunc\.mp3: .*truncated or damaged/);
@@ -230,5 +232,5 @@ describe('demix CLI with the real engine', () => {
       expect(Math.abs(frames / 44100 - 4)).toBeLessThan(0.05);
     }
     expect(listFiles(out).filter((f) => f.includes('.partial'))).toEqual([]);
-  }, 300_000);
+  }, 900_000);
 });
