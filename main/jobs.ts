@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
 import { toErrorInfo } from '../engine/errors.ts';
+import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
@@ -129,6 +130,14 @@ export class JobsService {
       ...defined,
     });
     if (!parsed.success) throw new CoreError('BAD_REQUEST', `Invalid job options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { twoStems, modelId } = parsed.data;
+    if (twoStems) {
+      // Checked here, for every front door, rather than per job by the engine (N failed jobs for one typo).
+      const model = listModels().find((m) => m.id === modelId);
+      if (model && !model.stems.includes(twoStems)) {
+        throw new CoreError('BAD_REQUEST', `Two-stem mode "${twoStems}" is not a stem of model ${modelId}: use one of ${model.stems.join(', ')}.`);
+      }
+    }
     return { options: parsed.data, outputRoot: path.resolve(outputDir ?? s.outputDir) };
   }
 
