@@ -56,6 +56,11 @@ describe('quality on the known-answer mixtures (MDX SDR, whole clip, both channe
       console.log(`${song} SDR ${mean.toFixed(2)} dB`, Object.entries(perStem).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
       expect(res.provider).toBe('cpu');
       expect(res.stems.map((s) => s.name)).toEqual(STEMS);
+      // tempo and key analysed from the separated stems while they were written (engine/analysis)
+      const truth = (JSON.parse(readFileSync(path.join(fixtures, 'analysis-truth.json'), 'utf8')) as { songs: Record<string, { bpm: number; keys: string[] }> }).songs[song];
+      expect(Math.round(res.analysis!.bpm!)).toBe(truth.bpm);
+      expect(truth.keys).toContain(res.analysis!.key);
+      expect(res.analysis!.tempoSource).toBe('drums');
       expect(mean).toBeGreaterThanOrEqual(FLOOR[song]);
       for (const s of STEMS) for (const ch of est[s]) expect(countNonFinite(ch)).toBe(0);
 

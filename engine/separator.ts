@@ -21,6 +21,8 @@ import { DemixError, toErrorInfo } from './errors.ts';
 import { InlineRunner, ThreadRunner, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
+import { FeatureCollector, finishAnalysis } from './analysis/index.ts';
+import type { SongAnalysis } from './types.ts';
 
 export interface SeparatorOptions extends LocateOptions {
   modelId?: string;
@@ -391,6 +393,8 @@ export class Separator {
       // Shifts are averaged through a float accumulator on disk, so memory stays flat.
       const accum = passes > 1 ? new ShiftAccumulator(path.join(outDir, `.shifts-${process.pid}-${Date.now()}.raw.partial`), stems.length, this.stride + this.manifest.segment) : null;
       let frames = 0;
+      // Musical analysis: features gathered from the final blocks as they are written.
+      const collector = o.analyze === false ? null : new FeatureCollector(stems, sr);
       try {
         for (let p = 0; p < passes; p++) {
           const zerosBefore = o.shifts ? maxShift - Math.floor(rand() * (maxShift + 1)) : 0;
@@ -403,6 +407,7 @@ export class Separator {
               written += n;
               if (!last) return;
             }
+            collector?.push(block, n);
             await this.writeBlock(block, n, writers, o, interleave);
           };
           frames = await this.pass(
@@ -435,9 +440,18 @@ export class Separator {
         const r = await w.finish();
         files.push({ name: path.basename(r.path).replace(/\.[^.]+$/, ''), path: r.path, format: o.format, durationSec: r.durationSec });
       }
+      let analysis: SongAnalysis | null = null;
+      if (collector) {
+        try {
+          analysis = finishAnalysis(collector);
+        } catch {
+          analysis = null; // the stems are what the job is for; a failed analysis leaves the fields empty
+        }
+      }
       onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing' });
       return {
         stems: files,
+        analysis,
         durationSec: frames / sr,
         provider: this.provider,
         timings: { totalMs: performance.now() - t0, runMs: this.runMs - runMs0, runs: this.runs - runs0 },

@@ -23,6 +23,8 @@ export interface SeparateOptions {
    * reference always runs it; measured SDR is unchanged (see engine/separator.test.ts).
    */
   skipCoveredTail?: boolean;
+  /** Tempo, beats and key from the stems as they are written (default true); see engine/analysis. */
+  analyze?: boolean;
 }
 
 export const DEFAULT_SEPARATE_OPTIONS: SeparateOptions = {
@@ -51,8 +53,28 @@ export interface StemFile {
   durationSec: number;
 }
 
+/** Musical analysis of the separated song (engine/analysis). */
+export interface SongAnalysis {
+  /** Beats per minute (one decimal), null when no steady pulse was found. */
+  bpm: number | null;
+  /** Beat times, seconds. */
+  beats: number[];
+  /** First downbeat (one of `beats`), seconds, or null. */
+  downbeat: number | null;
+  /** Where the tempo came from: the drums stem, or the mix when the drums are near silent. */
+  tempoSource: 'drums' | 'mix' | null;
+  /** e.g. "G major" / "F# minor", null without pitched content. */
+  key: string | null;
+  /** 0..1 */
+  keyConfidence: number | null;
+  /** Time the analysis's final step took, ms (the streaming part runs while the stems are written). */
+  ms: number;
+}
+
 export interface SeparateResult {
   stems: StemFile[];
+  /** Tempo/beats/key; null when analysis was off or failed (the stems are fine either way). */
+  analysis?: SongAnalysis | null;
   /** Decoded input duration in seconds. */
   durationSec: number;
   /** Execution provider that actually ran the model. */

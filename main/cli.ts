@@ -12,7 +12,7 @@ import { isCoreError } from './core-error.ts';
 import { checkOutputRoot, SKIPPED_PREFIX } from './jobs.ts';
 import { resolveDataDir } from './paths.ts';
 import { waitForJobs, type WaitIO } from './cli/wait.ts';
-import { fmtSeconds, truncate } from './cli/format.ts';
+import { fmtMusic, fmtSeconds, truncate } from './cli/format.ts';
 
 export function appVersion(): string {
   try {
@@ -202,7 +202,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         for (const j of res.jobs) {
           const pct = j.status === 'running' ? ` ${Math.round(j.progress * 100)}%` : '';
           const detail = j.status === 'failed' ? (j.error?.message ?? '') : j.status === 'done' ? (j.outputDir ?? '') : '';
-          io.out.write(`${j.id}  ${(j.status + pct).padEnd(12)} ${truncate(j.name, 40).padEnd(40)}  ${detail}\n`);
+          io.out.write(`${j.id}  ${(j.status + pct).padEnd(12)} ${truncate(j.name, 40).padEnd(40)}  ${fmtMusic(j).padEnd(18)}  ${detail}\n`);
         }
         if (res.total > res.jobs.length) io.out.write(`(${res.jobs.length} of ${res.total}; use --limit)\n`);
       } finally {

@@ -313,7 +313,13 @@ export class JobsService {
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);
-          this.backend.complete(job.id, { stems, durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0, provider: 'cache' });
+          this.backend.complete(job.id, {
+            stems,
+            durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0,
+            provider: 'cache',
+            // same audio, same stems: the same tempo and key
+            analysis: hit.bpm != null || hit.key != null ? { bpm: hit.bpm ?? null, key: hit.key ?? null, keyConfidence: hit.keyConfidence ?? null, beats: hit.beats ?? [], downbeat: hit.downbeat ?? null } : null,
+          });
           return { run: false };
         } catch (e) {
           // Could not reuse (e.g. cross-device copy failed for space): fall back to separating.

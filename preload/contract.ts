@@ -100,6 +100,16 @@ export const Job = z.object({
   provider: z.string().nullable(),
   /** Why a requested or preferred GPU provider was not used for this job (e.g. "using cpu because cuda: …"), or null. */
   fallbackReason: z.string().nullable().optional(),
+  /** Tempo in beats per minute (from the drums stem, or the mix without drums); null until analysed or without a steady pulse. */
+  bpm: z.number().positive().nullable().optional(),
+  /** Key, e.g. "G major" or "F# minor"; null until analysed or without pitched content. */
+  key: z.string().nullable().optional(),
+  /** 0..1: how clearly the key stands out from the runner-up. */
+  keyConfidence: z.number().min(0).max(1).nullable().optional(),
+  /** Beat times in seconds (the grid that loops snap to and the click follows). */
+  beats: z.array(z.number().nonnegative()).nullable().optional(),
+  /** Time of the first downbeat (one of `beats`), seconds. */
+  downbeat: z.number().nonnegative().nullable().optional(),
   error: JobError.nullable(),
   /** Higher runs first; ties by creation order. */
   priority: z.number().int(),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FeatureCollector } from './features.ts';
 import { analyzeFeatures, analyzeStemFiles } from './index.ts';
@@ -109,31 +110,17 @@ describe('key from the harmonic stems', () => {
 });
 
 /*
- * Known-answer fixtures (General MIDI renders; no MIDI files ship with them). Ground truth was
- * established from the true stems, independently of this estimator:
- * - Tempo: drum onsets picked from the true drums stem's 2 ms energy envelope; their intervals
- *   are 326/545/234 ms and a grid fit over all onsets has a coherence of 1.00 at exactly
- *   92.00, 110.01 and 64.00×2 BPM. The counted beat is where the backbeat sits: in song00
- *   and song02 the hi-hat plays eighths and the snare every second quarter (kick on 1/3,
- *   snare on 2/4) → 92 and 128 BPM; in song01 kick and kick+snare alternate every 545 ms → 110.
- * - Key: the bass plays chord roots (one per bar) and "other" the triads, read per bar:
- *   song01: Gm | Eb | Gm | Dm | Gm | Eb — i–VI–i–v–i–VI, G minor beyond doubt.
- *   song00: F# | B | G#m G#m | F# (tones F# A# C# B D# G#, no E/E#): the excerpt is I–IV–ii–I of
- *     F# major or V–I–vi–V of B major (or VII–III–i of G# minor); it starts and ends on F#.
- *   song02: G#m | B | E | B | G#m | B | E (tones G# B D# F# E): vi–I–IV–I of B major, vi–V–I–V of
- *     E major or i–III–VI–III of G# minor.
- *   For song00 and song02 the 12 s excerpts do not decide between those readings, so the test
- *   accepts exactly the keys whose scale holds every chord tone and whose tonic triad is played.
- * - Downbeats: the chords change every 4 beats, at 0, 2.61, 5.22 … s (song00), 0, 2.18 … (song01),
- *   0, 1.88 … (song02): bars start there.
+ * Known-answer fixtures (General MIDI renders; no MIDI files ship with them). How the ground
+ * truth was established from the true stems, independently of this estimator, is written in
+ * test/fixtures/known-answer/analysis-truth.json ("method"). In short: tempo from a grid fit of
+ * the true drum onsets (coherence 1.00 at 92.00 / 110.01 / 128.00) and the backbeat; key from
+ * the bass roots and triads per bar (song01 G minor; song00 and song02 are ambiguous 12 s
+ * excerpts, so exactly the keys consistent with every chord tone and a played tonic triad count).
  */
 describe('known-answer fixtures', () => {
   const dir = path.join(import.meta.dirname, '../../test/fixtures/known-answer');
-  const truth = [
-    { song: 'song00', bpm: 92, keys: ['F# major', 'B major', 'G# minor'], downbeat: 0 },
-    { song: 'song01', bpm: 110, keys: ['G minor'], downbeat: 0 },
-    { song: 'song02', bpm: 128, keys: ['B major', 'E major', 'G# minor'], downbeat: 0 },
-  ];
+  const { songs } = JSON.parse(readFileSync(path.join(dir, 'analysis-truth.json'), 'utf8')) as { songs: Record<string, { bpm: number; keys: string[]; barStart: number }> };
+  const truth = Object.entries(songs).map(([song, t]) => ({ song, bpm: t.bpm, keys: t.keys, downbeat: t.barStart }));
   it.each(truth)('$song: tempo $bpm and key from the stems, tempo also from the mixture alone', async (t) => {
     const d = path.join(dir, t.song);
     const r = await analyzeStemFiles({ drums: `${d}/drums.flac`, bass: `${d}/bass.flac`, other: `${d}/other.flac`, vocals: `${d}/vocals.flac` });

@@ -276,6 +276,8 @@ export class FeatureCollector {
   private readonly mixOnset: OnsetStream;
   private readonly rate: number;
   private frames = 0;
+  /** Time spent in push (the streaming share of the analysis), ms. */
+  pushMs = 0;
 
   constructor(
     private readonly stemNames: string[],
@@ -302,6 +304,7 @@ export class FeatureCollector {
 
   /** Adds `n` frames of every source: `sources[s] = [left, right]`. */
   push(sources: Float32Array[][], n: number): void {
+    const t0 = performance.now();
     const S = this.stemNames.length;
     for (let t = 0; t < n; t++) {
       let l = 0;
@@ -316,6 +319,7 @@ export class FeatureCollector {
       this.mix.add(l, r);
     }
     this.frames += n;
+    this.pushMs += performance.now() - t0;
   }
 
   finish(): Features {

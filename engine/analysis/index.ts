@@ -8,25 +8,11 @@ import { decodeAudio } from '../decode.ts';
 import { FeatureCollector, type Features } from './features.ts';
 import { combineChroma, estimateKey } from './key.ts';
 import { analyzeTempo } from './tempo.ts';
+import type { SongAnalysis } from '../types.ts';
 
 export { FeatureCollector } from './features.ts';
 
-export interface TrackAnalysis {
-  /** Beats per minute (one decimal), null when no steady pulse was found. */
-  bpm: number | null;
-  /** Beat times in seconds. */
-  beats: number[];
-  /** Time of the first downbeat (one of `beats`), seconds. */
-  downbeat: number | null;
-  /** Which signal the tempo came from. */
-  tempoSource: 'drums' | 'mix' | null;
-  /** e.g. "G major", null for silence / no pitched content. */
-  key: string | null;
-  /** 0..1 */
-  keyConfidence: number | null;
-  /** Wall time of the analysis itself (finish step), ms. */
-  ms: number;
-}
+export type TrackAnalysis = SongAnalysis;
 
 export function analyzeFeatures(f: Features): Omit<TrackAnalysis, 'ms'> {
   const tempo = analyzeTempo(f);
@@ -41,11 +27,11 @@ export function analyzeFeatures(f: Features): Omit<TrackAnalysis, 'ms'> {
   };
 }
 
-/** Feeds planar blocks and times the final step. */
+/** The result from a collector that has seen the whole song; `ms` = its streaming share + this step. */
 export function finishAnalysis(collector: FeatureCollector): TrackAnalysis {
   const t0 = performance.now();
   const r = analyzeFeatures(collector.finish());
-  return { ...r, ms: performance.now() - t0 };
+  return { ...r, ms: collector.pushMs + performance.now() - t0 };
 }
 
 /** Analyses stems on disk (any format ffmpeg reads), e.g. `{ drums: '…/drums.wav', bass: … }`. */

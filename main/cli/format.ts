@@ -1,4 +1,11 @@
 /** Small text helpers for the CLI's output. */
+
+/** Tempo and key of a job for the `demix jobs` column: "92 BPM  F# major", "" before analysis. */
+export function fmtMusic(j: { bpm?: number | null; key?: string | null }): string {
+  if (j.bpm == null && j.key == null) return '';
+  const bpm = j.bpm != null ? `${Math.round(j.bpm)} BPM` : '-';
+  return `${bpm.padEnd(7)} ${j.key ?? '-'}`;
+}
 export function fmtDuration(sec: number | null | undefined): string {
   if (sec === null || sec === undefined || !Number.isFinite(sec)) return '--:--';
   const s = Math.max(0, Math.round(sec));

@@ -5,7 +5,7 @@
  */
 import type { Batch, Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
-import type { NewBatchRow, NewJobRow } from '../store/job-store.ts';
+import type { JobAnalysis, NewBatchRow, NewJobRow } from '../store/job-store.ts';
 
 export interface ProgressUpdate {
   progress: number;
@@ -18,6 +18,8 @@ export interface CompleteResult {
   stems: Stem[];
   durationSec: number;
   provider: string | null;
+  /** Tempo/beats/key of the song (engine/analysis), when the engine produced them. */
+  analysis?: JobAnalysis | null;
 }
 
 export interface QueueBackend {

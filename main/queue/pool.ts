@@ -265,6 +265,7 @@ export class WorkerPool {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
             provider: r.provider,
+            analysis: r.analysis ?? null,
           });
           // Canceled or removed while its last segment ran: its files have no record (and will
           // not get one); do not leave them behind. (Any other state: another run owns the folder.)

@@ -25,7 +25,40 @@ export function stemRowToStem(s: StemRow): Stem {
   return { name: s.name, path: s.path, format: s.format, durationSec: s.durationSec };
 }
 
+/** The analysis fields of a job (stored in jobs.bpm, musical_key, key_confidence, beats). */
+export interface JobAnalysis {
+  bpm: number | null;
+  key: string | null;
+  keyConfidence: number | null;
+  beats: number[];
+  downbeat: number | null;
+}
+
+/** jobs.beats holds `{"t":[seconds…],"d":downbeat|null}`; anything else reads as no grid. */
+export function encodeBeats(a: JobAnalysis): string | null {
+  return a.beats.length ? JSON.stringify({ t: a.beats, d: a.downbeat }) : null;
+}
+export function decodeBeats(text: string | null | undefined): { beats: number[]; downbeat: number | null } | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as { t?: unknown; d?: unknown };
+    if (!Array.isArray(v.t) || !v.t.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) return null;
+    return { beats: v.t as number[], downbeat: typeof v.d === 'number' && Number.isFinite(v.d) && v.d >= 0 ? v.d : null };
+  } catch {
+    return null;
+  }
+}
+
+/** Store columns for an analysis (all null when there is none). */
+export function analysisColumns(a: JobAnalysis | null | undefined): Pick<JobRow, 'bpm' | 'musicalKey' | 'keyConfidence' | 'beats'> {
+  if (!a) return { bpm: null, musicalKey: null, keyConfidence: null, beats: null };
+  const bpm = a.bpm !== null && Number.isFinite(a.bpm) && a.bpm > 0 ? a.bpm : null;
+  const conf = a.keyConfidence !== null && Number.isFinite(a.keyConfidence) ? Math.min(1, Math.max(0, a.keyConfidence)) : null;
+  return { bpm, musicalKey: a.key, keyConfidence: a.key ? conf : null, beats: encodeBeats(a) };
+}
+
 export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
+  const grid = decodeBeats(r.beats);
   return {
     id: r.id,
     name: r.name,
@@ -40,6 +73,11 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     etaSec: r.etaSec,
     provider: r.provider,
     fallbackReason: r.fallbackReason ?? null,
+    bpm: r.bpm ?? null,
+    key: r.musicalKey ?? null,
+    keyConfidence: r.keyConfidence ?? null,
+    beats: grid?.beats ?? null,
+    downbeat: grid?.downbeat ?? null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? r.errorCode } : null,
     priority: r.priority,
     outputDir: r.outputDir,
@@ -94,7 +132,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
-  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason, input_peaks as inputPeaks`;
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason, bpm, musical_key as musicalKey,
+  key_confidence as keyConfidence, beats, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -295,7 +334,7 @@ export class JobStore {
   /** running → done, with its stems, in one transaction. */
   complete(
     id: string,
-    result: { stems: Stem[]; durationSec: number; provider: string | null },
+    result: { stems: Stem[]; durationSec: number; provider: string | null; analysis?: JobAnalysis | null },
   ): Job | null {
     let ok = false;
     this.db.transaction((tx) => {
@@ -311,6 +350,7 @@ export class JobStore {
           provider: result.provider,
           errorCode: null,
           errorMessage: null,
+          ...analysisColumns(result.analysis),
         })
         .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
         .run();
