@@ -50,6 +50,12 @@ test('separate a song, audition the stems and export a mixdown', async ({ page, 
   await test.step('stem player: four stems + the original, drawn from peaks', async () => {
     await row.getByRole('button', { name: 'Open stems of mixture.flac' }).click();
     await expect(page.getByRole('heading', { name: 'mixture.flac' })).toBeVisible();
+    // tempo and key, analysed by the engine from the separated stems (song01: 110 BPM, G minor;
+    // see test/fixtures/known-answer/analysis-truth.json)
+    const facts = page.getByRole('definition');
+    await expect(page.getByTestId('song-tempo')).toContainText('110 BPM');
+    await expect(page.getByTestId('song-key')).toContainText('G minor');
+    await expect(facts).toHaveCount(2);
     for (const stem of ['Drums', 'Bass', 'Other', 'Vocals', 'Original mix']) {
       const wave = page.getByRole('img', { name: `${stem} waveform` });
       await expect(wave).toBeVisible();

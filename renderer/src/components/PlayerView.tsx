@@ -10,6 +10,7 @@ import { Waveform } from './Waveform.tsx';
 import { DragOut } from './DragOut.tsx';
 import { ExportDialog } from './ExportDialog.tsx';
 import { usePalette } from './usePalette.ts';
+import { SongFacts } from './SongFacts.tsx';
 
 const KNOWN_COLORS = new Set(['drums', 'bass', 'other', 'vocals', 'guitar', 'piano', 'mix']);
 
@@ -162,6 +163,7 @@ function Player({ job }: { job: Job }) {
             </span>
           </p>
         </div>
+        <SongFacts job={job} />
         {api.host === 'electron' && outFolder && (
           <button
             type="button"
