@@ -51,7 +51,7 @@ if (mode === 'bare') {
   const res = await sep.separate(clip, outDir, { format: 'wav', bits: 16 });
   const wallMs = performance.now() - t0;
   console.log(
-    JSON.stringify({ mode, provider: res.provider, loadMs, wallMs, separateMs: res.timings.totalMs, runMs: res.timings.runMs, runs: res.timings.runs, durationSec: res.durationSec, maxRssMB: process.resourceUsage().maxRSS / 1024 }),
+    JSON.stringify({ mode, provider: res.provider, loadMs, wallMs, separateMs: res.timings.totalMs, runMs: res.timings.runMs, runs: res.timings.runs, durationSec: res.durationSec, analysisMs: res.analysis?.ms ?? null, bpm: res.analysis?.bpm ?? null, key: res.analysis?.key ?? null, maxRssMB: process.resourceUsage().maxRSS / 1024 }),
   );
   await sep.dispose();
 } else {

@@ -109,10 +109,16 @@ async function main() {
     console.log(`round ${i + 1}: engine in-process ${fmt(engine[i].j.wallMs)} (load ${fmt(engine[i].j.loadMs)}, ${engine[i].j.runs} runs ${fmt(engine[i].j.runMs)})`);
   }
   const rss: Record<string, number | null> = {};
-  for (const sec of quick ? [60] : [60, 600]) {
+  // Musical analysis (tempo/beats/key, engine/analysis) runs inside separate(): its share of the
+  // separation time, per input length (issue 13: at most 5% for a 5-minute song).
+  const analysisShare: Record<string, number | null> = {};
+  for (const sec of quick ? [60] : [60, 300, 600]) {
     const r = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', makeClip(sec, 'flac'), path.join(work, `out-${sec}`)]);
-    rss[`${sec}s`] = r.peakRssMB ?? lastJson(r.stdout).maxRssMB;
+    const j = lastJson(r.stdout);
+    rss[`${sec}s`] = r.peakRssMB ?? j.maxRssMB;
+    analysisShare[`${sec}s`] = j.analysisMs != null ? j.analysisMs / j.separateMs : null;
     console.log(`peak RSS, ${sec / 60}-minute input: ${rss[`${sec}s`]?.toFixed(0)} MB (${fmt(r.wallMs)})`);
+    console.log(`analysis, ${sec / 60}-minute input: ${fmt(j.analysisMs ?? NaN)} = ${(100 * (analysisShare[`${sec}s`] ?? NaN)).toFixed(2)}% of the separation (${fmt(j.separateMs)}); ${j.bpm} BPM, ${j.key}`);
   }
   const bc = best(cli);
   const bb = bare.reduce((a, b) => (b.j.loopMs < a.j.loopMs ? b : a));
@@ -141,6 +147,7 @@ async function main() {
     // both as whole processes (node start-up included on each side)
     queueOverheadVsEngine: (bc.wallMs - be.wallMs) / be.wallMs,
     peakRssMB: rss,
+    analysisShareOfSeparation: analysisShare,
   };
   console.log('\nresults (best of', rounds, 'each):');
   console.log(`  demix separate (CLI, 30 s clip):        ${fmt(bc.wallMs)}  = ${(30_000 / bc.wallMs).toFixed(2)}x realtime`);

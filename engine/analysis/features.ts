@@ -7,8 +7,9 @@
  * mono and decimated by 4 (44.1 kHz → 11.025 kHz, 4-sample average), then:
  *
  * - onset streams (drums, bass, mix): 512-point Hann STFT, hop 128 (11.6 ms); per frame the
- *   half-wave-rectified log-magnitude spectral flux in three bands (low < 150 Hz: kick; mid
- *   150–2500 Hz: snare, toms; high: hats, cymbals);
+ *   half-wave-rectified (linear-magnitude) spectral flux in three bands (low < 150 Hz: kick;
+ *   mid 150–2500 Hz: snare, toms; high: hats, cymbals). Linear, not log: log compression makes
+ *   a quiet hi-hat's flux in the mid band as large as a snare's and hides the accents;
  * - chroma streams (every stem that is not drums): 4096-point Hann STFT, hop 2048 (0.19 s);
  *   magnitudes between 55 Hz and 2 kHz folded onto 12 pitch classes, summed over the song.
  *
@@ -21,8 +22,6 @@ const ONSET_N = 512;
 const ONSET_HOP = 128;
 const CHROMA_N = 4096;
 const CHROMA_HOP = 2048;
-let COMPRESS = (m: number) => m;
-export function setCompress(f: (m: number) => number) { COMPRESS = f; }
 
 function hann(n: number): Float64Array {
   const w = new Float64Array(n);
@@ -58,12 +57,19 @@ class Framer {
   ) {
     this.buf = new Float64Array(n);
   }
-  push(x: number): void {
-    this.buf[this.fill++] = x;
-    if (this.fill === this.n) {
-      this.onFrame(this.buf);
-      this.buf.copyWithin(0, this.hop);
-      this.fill = this.n - this.hop;
+  /** Appends `count` samples of `x`, emitting a frame at every hop. */
+  pushBlock(x: Float32Array, count: number): void {
+    let i = 0;
+    while (i < count) {
+      const k = Math.min(count - i, this.n - this.fill);
+      this.buf.set(x.subarray(i, i + k), this.fill);
+      this.fill += k;
+      i += k;
+      if (this.fill === this.n) {
+        this.onFrame(this.buf);
+        this.buf.copyWithin(0, this.hop);
+        this.fill = this.n - this.hop;
+      }
     }
   }
   /** Pads the last partial window with zeros (one more frame) so the end of the song is seen. */
@@ -113,7 +119,7 @@ class OnsetStream {
     for (let k = 0; k <= half; k++) {
       const re = out[2 * k];
       const im = out[2 * k + 1];
-      this.cur[k] = COMPRESS(Math.sqrt(re * re + im * im));
+      this.cur[k] = Math.sqrt(re * re + im * im);
     }
     let lo = 0;
     let mi = 0;
@@ -225,18 +231,42 @@ class Stream {
   energy = 0;
   samples = 0;
   constructor(private readonly consumers: Framer[]) {}
-  /** Adds one stereo sample (already summed over sources when this is a mix). */
-  add(l: number, r: number): void {
-    const m = 0.5 * (l + r);
-    this.energy += m * m;
-    this.samples++;
-    this.acc += m;
-    if (++this.phase === DECIMATE) {
-      const x = this.acc / DECIMATE;
-      for (const c of this.consumers) c.push(x);
-      this.acc = 0;
-      this.phase = 0;
+  /**
+   * Mixes a stereo block to mono, decimates it into `out` (returns how many decimated samples;
+   * the 4-sample phase carries over between blocks) and feeds the consumers.
+   */
+  addBlock(l: Float32Array, r: Float32Array, n: number, out: Float32Array): number {
+    let acc = this.acc;
+    let phase = this.phase;
+    let energy = 0;
+    let k = 0;
+    for (let t = 0; t < n; t++) {
+      const m = 0.5 * (l[t] + r[t]);
+      energy += m * m;
+      acc += m;
+      if (++phase === DECIMATE) {
+        out[k++] = acc / DECIMATE;
+        acc = 0;
+        phase = 0;
+      }
     }
+    this.acc = acc;
+    this.phase = phase;
+    this.energy += energy;
+    this.samples += n;
+    this.feed(out, k);
+    return k;
+  }
+  /** Feeds already decimated samples (the mix: the sum of the stems' decimated blocks). */
+  feed(x: Float32Array, k: number): void {
+    for (const c of this.consumers) c.pushBlock(x, k);
+  }
+  /** Power of decimated samples (the mix is only known decimated). */
+  addPower(x: Float32Array, k: number): void {
+    let e = 0;
+    for (let i = 0; i < k; i++) e += x[i] * x[i];
+    this.energy += e;
+    this.samples += k;
   }
   flush(): void {
     for (const c of this.consumers) c.flush();
@@ -252,7 +282,7 @@ export interface Features {
   bass: OnsetBands | null;
   /** Onset bands of the sum of all stems (the mix). */
   mix: OnsetBands;
-  /** Mean square of the drums stem and of the mix (mono). */
+  /** Mean square of the drums stem (mono) and of the mix (mono, decimated). */
   drumsPower: number;
   mixPower: number;
   /** Summed, per-frame-normalised chroma per harmonic stem (index 0 = C). */
@@ -278,6 +308,8 @@ export class FeatureCollector {
   private frames = 0;
   /** Time spent in push (the streaming share of the analysis), ms. */
   pushMs = 0;
+  private dec = new Float32Array(0);
+  private mixDec = new Float32Array(0);
 
   constructor(
     private readonly stemNames: string[],
@@ -306,18 +338,20 @@ export class FeatureCollector {
   push(sources: Float32Array[][], n: number): void {
     const t0 = performance.now();
     const S = this.stemNames.length;
-    for (let t = 0; t < n; t++) {
-      let l = 0;
-      let r = 0;
-      for (let s = 0; s < S; s++) {
-        const a = sources[s][0][t];
-        const b = sources[s][1][t];
-        this.streams[s].add(a, b);
-        l += a;
-        r += b;
-      }
-      this.mix.add(l, r);
+    const cap = Math.ceil(n / DECIMATE) + 1;
+    if (this.dec.length < cap) {
+      this.dec = new Float32Array(cap);
+      this.mixDec = new Float32Array(cap);
     }
+    let k = 0;
+    for (let s = 0; s < S; s++) {
+      k = this.streams[s].addBlock(sources[s][0], sources[s][1], n, this.dec);
+      if (s === 0) this.mixDec.fill(0, 0, k);
+      for (let i = 0; i < k; i++) this.mixDec[i] += this.dec[i];
+    }
+    // decimation is linear: the mix's decimated signal is the sum of the stems'
+    this.mix.addPower(this.mixDec, k);
+    this.mix.feed(this.mixDec, k);
     this.frames += n;
     this.pushMs += performance.now() - t0;
   }
