@@ -34,11 +34,14 @@ import { JobStore } from './store/job-store.ts';
 import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
 import { and, eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
+import { UploadError, pruneUploads, removeUploadedFile, uploadEntry } from './uploads.ts';
 
 /** Job options as accepted by the core: the contract's options plus an output root override. */
 export type AddOptions = Partial<JobOptions> & {
   /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
   outputDir?: string;
+  /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
+  uploaded?: boolean;
 };
 
 export interface CoreOptions {
@@ -64,6 +67,8 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
+    addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
     /** Throws CoreError NOT_FOUND. */
     get(id: string): Job;
@@ -258,6 +263,39 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     return toContractPeaks(computed, buckets);
   };
 
+  // ---- browser uploads: originals live while their job does ----
+  const uploadedInput = (id: string): string | null => {
+    const r = db.select({ inputPath: jobsTable.inputPath, uploaded: jobsTable.uploaded }).from(jobsTable).where(eq(jobsTable.id, id)).get();
+    return r?.uploaded ? r.inputPath : null;
+  };
+  const removeJob = (id: string, deleteFiles: boolean) => {
+    const original = uploadedInput(id);
+    service.remove(id, deleteFiles, (x) => pool.cancel(x));
+    if (original && !db.select({ id: jobsTable.id }).from(jobsTable).where(eq(jobsTable.inputPath, original)).get()) removeUploadedFile(dataDir, original);
+  };
+  const pruneOrphanUploads = () => {
+    try {
+      pruneUploads(dataDir, (dir) => store.anyInputUnder(dir));
+    } catch (e) {
+      warn(`Could not tidy the uploads folder: ${(e as Error).message}`);
+    }
+  };
+  if (opts.host === 'web') pruneOrphanUploads();
+  const addUpload = async (uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>> => {
+    let entry: string;
+    try {
+      entry = uploadEntry(dataDir, uploadId);
+    } catch (e) {
+      if (e instanceof UploadError) throw new CoreError(e.code, e.message);
+      throw e;
+    }
+    const res = await service.addPaths([entry], { ...options, uploaded: true });
+    // Nothing of it became a job (e.g. a folder with no audio): nothing keeps the files.
+    const dir = path.dirname(entry);
+    if (!store.anyInputUnder(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    return res;
+  };
+
   const exportMixdown = async (req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>> => {
     const job = store.get(req.id);
     if (job.status !== 'done') throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; mixdowns need a finished job.`);
@@ -309,6 +347,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
@@ -323,7 +362,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
+      remove: (id, deleteFiles) => removeJob(id, deleteFiles),
       reorder: (id, beforeId) => store.reorder(id, beforeId),
       peaks,
       exportMixdown,
@@ -335,7 +374,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        for (const j of jobs) removeJob(j.id, deleteFiles);
+        pruneOrphanUploads();
         return jobs.length;
       },
     },

@@ -111,7 +111,8 @@ export class JobsService {
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
     const s = this.settings();
-    const { outputDir, ...rest } = opts;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { outputDir, uploaded, ...rest } = opts;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const parsed = JobOptions.safeParse({
       modelId: s.modelId,
@@ -177,12 +178,25 @@ export class JobsService {
     const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
+    // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
+    // output folder (and is answered from the cache) instead of getting a "song (flac)" twin.
+    const hashes = new Map<string, string>();
+    if (opts?.uploaded) {
+      for (const f of [...loose.map((c) => c.file), ...folders.flatMap((x) => x.files)]) {
+        try {
+          hashes.set(f.path, await contentHash(f.path));
+        } catch {
+          // unreadable: prepare() reports it
+        }
+      }
+    }
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
+      const hash = hashes.get(f.path) ?? null;
       let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
       // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
+      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path, hash)) {
         const ext = path.extname(f.path).slice(1) || 'audio';
         outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
       }
@@ -214,6 +228,7 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
@@ -337,7 +352,8 @@ export class JobsService {
       this.backend.cancel(id);
       poolCancel(id);
     }
-    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    // A stem file another job also lists (a cache hit in the same folder) stays.
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path).filter((p) => !this.store.stemPathShared(p, id)) : [];
     this.store.delete(id);
     if (deleteFiles) {
       for (const f of files) fs.rmSync(f, { force: true });
