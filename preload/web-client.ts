@@ -106,7 +106,7 @@ export function createWebClient(opts: WebClientOptions): WebClient {
   /** Turns the bridge's answer to an upload into the result or a DemixRemoteError. */
   function uploadAnswer(status: number, text: string, name: string): UploadResult {
     if (status === 401) throw new DemixRemoteError('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.');
-    let body: WireResult<UploadResult> | null = null;
+    let body: WireResult<UploadResult> | null;
     try {
       body = JSON.parse(text) as WireResult<UploadResult>;
     } catch {

@@ -33,7 +33,7 @@ function put(uploadId: string, name: string, body: Buffer | string, token: strin
   return fetch(`${base()}/api/upload/${uploadId}?path=${encodeURIComponent(name)}`, {
     method: 'PUT',
     headers: token ? { Authorization: `Bearer ${token}` } : {},
-    body,
+    body: typeof body === 'string' ? body : new Uint8Array(body),
   });
 }
 const base = () => `http://127.0.0.1:${bridge.port}`;
@@ -150,7 +150,7 @@ describe('PUT /api/upload', () => {
       expect(JSON.parse(chunked.body).error.message).toMatch(/larger than the upload limit of 64 KiB/);
       await waitFor(() => uploadedFiles().length === 0, 5000, 'no files left');
       // The web client turns it into a typed error with the same line.
-      await expect(api.upload!(new Blob([flacBytes(100 * 1024)]), { uploadId: newId(), relativePath: 'big.flac' })).rejects.toMatchObject({
+      await expect(api.upload!(new Blob([new Uint8Array(flacBytes(100 * 1024))]), { uploadId: newId(), relativePath: 'big.flac' })).rejects.toMatchObject({
         code: 'BAD_REQUEST',
         message: expect.stringMatching(/larger than the upload limit/),
       });
@@ -223,7 +223,7 @@ describe('PUT /api/upload', () => {
     expect(doneA.provider).not.toBe('cache');
 
     const second = newId();
-    const viaClient = await api.upload!(new Blob([bytes]), { uploadId: second, relativePath: 'Cached.flac' });
+    const viaClient = await api.upload!(new Blob([new Uint8Array(bytes)]), { uploadId: second, relativePath: 'Cached.flac' });
     expect(viaClient).toEqual({ uploadId: second, path: 'Cached.flac', size: bytes.length });
     const b = (await api.invoke('jobs:add-upload', { uploadId: second })).jobs[0];
     const doneB = await waitStatus(core, b.id, 'done');
