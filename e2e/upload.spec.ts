@@ -84,7 +84,10 @@ test('upload a song with "Add songs…": progress, separation, player; then drop
     expect(readFileSync(job.inputPath).equals(readFileSync(path.join(clips, 'Clip One.flac')))).toBe(true);
     await row.getByRole('button', { name: 'Open stems of Clip One.flac' }).click();
     await expect(page.getByRole('heading', { name: 'Clip One.flac' })).toBeVisible();
-    for (const stem of ['Drums', 'Bass', 'Other', 'Vocals']) await expect(page.getByRole('img', { name: `${stem} waveform` })).toBeVisible();
+    for (const stem of ['Drums', 'Bass', 'Other', 'Vocals']) {
+      await expect(page.getByRole('group', { name: `${stem} track` })).toBeVisible();
+      await expect.poll(() => page.locator(`[role=img][aria-label="${stem} waveform"]`).getAttribute('data-peaks').then(Number)).toBeGreaterThan(0);
+    }
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Queue' }).click();
   });
 
@@ -120,10 +123,13 @@ test('upload a folder: one batch mirroring its tree, non-audio left out', async 
   await expect(jobRow(page, 'Three.flac')).toBeVisible();
   await expect(batch.getByText(path.join('cd1', 'Two.flac'))).toBeVisible();
   await screenshot(page, '41-upload-folder');
-  await expect(batch.getByText('2 of 2 done')).toBeVisible({ timeout: 240_000 });
-  const { jobs } = await invoke('jobs:list', { limit: 100 });
+  // The output folders (fixed at enqueue time) mirror the tree, as for a path-added folder; the
+  // separation itself is the same as for any job (first test), so it is not waited for here.
+  const { jobs, batches } = await invoke('jobs:list', { limit: 100 });
+  expect(batches).toHaveLength(1);
+  expect(jobs.every((j) => j.batchId === batches[0].id)).toBe(true);
   expect(jobs.map((j) => path.relative(path.join(bridge().out, 'htdemucs'), j.outputDir!)).sort()).toEqual([path.join('cd1', 'Two'), path.join('cd2', 'Three')]);
-  expect(uploadedFiles().some((f) => f.endsWith('cover.jpg'))).toBe(false);
+  expect(uploadedFiles().filter((f) => !f.startsWith('.partial')).map((f) => f.split(path.sep).slice(1).join('/')).sort()).toEqual(['Album/cd1/Two.flac', 'Album/cd2/Three.flac']);
 });
 
 test('an upload canceled half-way leaves nothing; the upload row at 800×600 and 1280×800, light and dark', async ({ page, context }) => {
