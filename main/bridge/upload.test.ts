@@ -121,7 +121,7 @@ describe('PUT /api/upload', () => {
     expect(done.stems.map((s) => s.name).sort()).toEqual(['bass', 'drums', 'other', 'vocals']);
     // The original stays while the job is in the history, and goes with it.
     expect(fs.existsSync(stored)).toBe(true);
-    core.jobs.remove(done.id, false);
+    await core.jobs.remove(done.id, false);
     expect(fs.existsSync(stored)).toBe(false);
     expect(fs.existsSync(path.join(uploadsRoot(dataDir), id))).toBe(false);
     expect(fs.existsSync(done.stems[0].path)).toBe(true);
@@ -231,7 +231,7 @@ describe('PUT /api/upload', () => {
     expect(doneB.outputDir).toBe(doneA.outputDir);
     expect(doneB.stems.map((s) => s.path).sort()).toEqual(doneA.stems.map((s) => s.path).sort());
     // Removing the second (with its files) keeps the stems the first still lists.
-    core.jobs.remove(doneB.id, true);
+    await core.jobs.remove(doneB.id, true);
     for (const s of doneA.stems) expect(fs.existsSync(s.path)).toBe(true);
     expect(fs.existsSync(b.inputPath)).toBe(false);
     expect(fs.existsSync(a.inputPath)).toBe(true);
