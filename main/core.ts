@@ -151,8 +151,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     emitProgress: (job) => {
       bus.emit('job-updated', job);
     },
-    onProvider: (job, provider) => {
-      store.setProvider(job.id, provider);
+    onProvider: (job, provider, fallbackReason) => {
+      store.setProvider(job.id, provider, fallbackReason);
       bus.emit('job-updated', job);
     },
     modelsDir: opts.modelsDir,
@@ -232,7 +232,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: [...pool.providers] },
+      providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
       databasePath: dbPath,
       dataDir,
     };
