@@ -239,3 +239,33 @@ export async function chooseTrustedProvider(
   const reasons = verdicts.map((v) => v.reason);
   return { provider: 'cpu', fallbackReason: reasons.length ? `using cpu: ${reasons.join('; ')}` : null, verdicts };
 }
+
+export interface ProviderBench {
+  provider: ProviderName;
+  /** Steady-state time of one segment (second run), ms; null if it could not run. */
+  segmentMs: number | null;
+  /** Seconds of audio per second of model time for one segment (overlap not counted). */
+  realtimeFactor: number | null;
+  error: string | null;
+}
+
+/** `demix doctor --bench`: one segment of the self-check clip on each provider, timed. */
+export async function benchProviders(providers: ProviderName[], makeRunner: RunnerFactory, manifest: ModelManifest): Promise<ProviderBench[]> {
+  const mix = selfCheckClip(manifest.segment, manifest.sampleRate);
+  const out: ProviderBench[] = [];
+  for (const provider of providers) {
+    let runner: ModelRunner | null = null;
+    try {
+      runner = await makeRunner(provider);
+      if (runner.provider !== provider) throw new Error(`could not start (${runner.fallbackReason ?? runner.provider})`);
+      await runSegment(runner, manifest, mix); // warm-up
+      const r = await runSegment(runner, manifest, mix);
+      out.push({ provider, segmentMs: r.runMs, realtimeFactor: manifest.segment / manifest.sampleRate / (r.runMs / 1000), error: null });
+    } catch (e) {
+      out.push({ provider, segmentMs: null, realtimeFactor: null, error: (e as Error).message.split('\n')[0].slice(0, 200) });
+    } finally {
+      await runner?.dispose().catch(() => {});
+    }
+  }
+  return out;
+}
