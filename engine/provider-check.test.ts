@@ -15,7 +15,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getModel } from '../models/registry.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
-import { chooseTrustedProvider, MIN_AGREEMENT_DB, selfCheckClip, VerdictCache, verdictKey } from './provider-check.ts';
+import { benchProviders, chooseTrustedProvider, MIN_AGREEMENT_DB, selfCheckClip, VerdictCache, verdictKey } from './provider-check.ts';
 import { Separator } from './separator.ts';
 import type { ModelRunner, ProviderName } from './session.ts';
 import type { DeviceChoice } from './types.ts';
@@ -136,6 +136,15 @@ describe('provider self-check (test-double providers)', () => {
     expect(k).toMatch(/\| cuda \| ort \d+\.\d+/);
     expect(k).toContain(manifest.weights.sha256.slice(0, 12));
     expect(verdictKey('webgpu', manifest)).not.toBe(k);
+  });
+
+  it('doctor --bench: one timed segment per provider with its realtime factor, or why it could not run', async () => {
+    const f = fakeFactory({ cpu: { simulatedMs: 500 }, cuda: { simulatedMs: 50 }, webgpu: { throwOnCreate: true } });
+    const b = await benchProviders(['cuda', 'webgpu', 'cpu'], f.make, manifest);
+    const seconds = manifest.segment / manifest.sampleRate;
+    expect(b[0]).toEqual({ provider: 'cuda', segmentMs: 50, realtimeFactor: expect.closeTo(seconds / 0.05, 6), error: null });
+    expect(b[1]).toMatchObject({ provider: 'webgpu', segmentMs: null, realtimeFactor: null, error: expect.stringMatching(/device not found/) });
+    expect(b[2]).toMatchObject({ provider: 'cpu', segmentMs: 500 });
   });
 
   it('the self-check clip is deterministic, finite and loud enough', () => {
