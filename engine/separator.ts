@@ -294,11 +294,11 @@ export class Separator {
             for (let t = 0; t < chunkLen; t++) a[base + t] += w[t] * out[src + t];
           }
         for (let t = 0; t < chunkLen; t++) sumW[base + t] += w[t];
-        const est = total ?? opts.expectedFrames;
-        onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
         // everything before the next segment's start is final
         const end = cur.offset + stride;
         await emitUpTo(total === null ? end : Math.min(end, total));
+        const est = total ?? opts.expectedFrames;
+        onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
         cur = next;
       }
     } finally {
@@ -375,6 +375,7 @@ export class Separator {
       let steadyMs = 0;
       let steadyN = 0;
       let lastT = performance.now();
+      let readyFrames = 0;
       const report = (stage: Progress['stage']) => {
         const total = Math.max(segmentsTotal, segmentsDone);
         const per = steadyN ? steadyMs / steadyN : firstSegMs;
@@ -384,6 +385,7 @@ export class Separator {
           segmentsTotal: total,
           etaSec: per !== null && total ? ((total - segmentsDone) * per) / 1000 : null,
           stage,
+          readyFrames,
         });
       };
       report('loading');
@@ -404,6 +406,8 @@ export class Separator {
               if (!last) return;
             }
             await this.writeBlock(block, n, writers, o, interleave);
+            // Written synchronously to every stem's partial data: these frames are final now.
+            readyFrames += n;
           };
           frames = await this.pass(
             decodeAudio(input, { signal, sampleRate: sr, channels: 2, expectedDurationSec: info.durationSec }),
@@ -435,7 +439,7 @@ export class Separator {
         const r = await w.finish();
         files.push({ name: path.basename(r.path).replace(/\.[^.]+$/, ''), path: r.path, format: o.format, durationSec: r.durationSec });
       }
-      onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing' });
+      onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing', readyFrames });
       return {
         stems: files,
         durationSec: frames / sr,

@@ -42,6 +42,11 @@ export interface Progress {
   /** Seconds left, estimated from the steady-state segment time; null until known. */
   etaSec: number | null;
   stage: 'loading' | 'separating' | 'finishing';
+  /**
+   * Frames per stem written to the stems' `*.partial` data and final: no later segment changes
+   * them (progressive playback serves exactly this prefix while the job runs).
+   */
+  readyFrames: number;
 }
 
 export interface StemFile {

@@ -24,6 +24,7 @@ import { CoreError } from './core-error.ts';
 import { JobsService } from './jobs.ts';
 import { writeMixdown, mixdownFileName } from './mixdown.ts';
 import { DB_FILE_NAME } from './paths.ts';
+import { partialPeaks } from './media-pcm.ts';
 import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import { RunnerLock, type LockHolder } from './queue/lock.ts';
 import { WorkerPool, removePartials } from './queue/pool.ts';
@@ -233,6 +234,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     }
     const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
     if (stem !== 'mix') {
+      if (!stemRow && row.status === 'running') {
+        // Progressive: the peaks of what is separated so far.
+        const p = await partialPeaks(core.jobs.get(id), stem, buckets);
+        return p ?? { durationSec: 0, peaks: [] };
+      }
       if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
       const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
       if (cached) return toContractPeaks(cached, buckets);
@@ -372,6 +378,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   return core;
 }
 
-function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
-  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider' | 'readySamples'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider, readySamples: j.readySamples ?? null };
 }

@@ -111,6 +111,7 @@ describe('registerIpc', () => {
       'jobs:remove': { id: 'missing' },
       'jobs:reorder': { id, beforeId: null },
       'jobs:peaks': { id, stem: 'drums' },
+      'jobs:stream-info': { id },
       'queue:pause': {},
       'queue:resume': {},
       'queue:state': {},

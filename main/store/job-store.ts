@@ -47,6 +47,8 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    readySamples: r.status === 'running' ? (r.readySamples ?? null) : null,
+    excerpt: r.excerptStart != null && r.excerptEnd != null ? { startSec: r.excerptStart, endSec: r.excerptEnd } : null,
   };
 }
 
@@ -71,6 +73,7 @@ export type JobPatch = Partial<
     | 'inputHash'
     | 'priority'
     | 'attempts'
+    | 'readySamples'
   >
 >;
 
@@ -84,6 +87,7 @@ export const FRESH_RUN = {
   errorMessage: null,
   startedAt: null,
   finishedAt: null,
+  readySamples: null,
 } satisfies JobPatch;
 
 const STATUSES = new Set<string>(['queued', 'running', 'done', 'failed', 'canceled']);
@@ -93,7 +97,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
-  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, input_peaks as inputPeaks`;
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec,
+  ready_samples as readySamples, excerpt_start as excerptStart, excerpt_end as excerptEnd, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -276,10 +281,10 @@ export class JobStore {
   }
 
   /** Persists progress of a running job; false when the job is no longer running (e.g. canceled elsewhere). */
-  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): boolean {
+  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null; readySamples?: number | null }): boolean {
     const res = this.stmt(
-      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running'`,
-    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id);
+      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ?, ready_samples = ? where id = ? and status = 'running'`,
+    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, p.readySamples ?? null, id);
     return res.changes === 1;
   }
 
