@@ -63,21 +63,24 @@ function reportRunner(core: Core, io: CliIO): void {
   );
 }
 
-/** Waits for jobs, handling Ctrl-C (cancels them); prints the summary; returns the exit code. */
+/**
+ * Waits for jobs, handling Ctrl-C / SIGTERM: the jobs stay resumable (running ones stop at the
+ * next segment and go back to queued when the core closes, queued ones stay queued; no partial
+ * files are left), and the same command run again finishes them. Prints the summary; returns
+ * the exit code.
+ */
 async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: number, extra: { skipped: number; bad: number }): Promise<number> {
   const ac = new AbortController();
   let interrupted = false;
   const onSig = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    io.err.write('\ndemix: interrupted; canceling these jobs (Ctrl-C again to quit at once)…\n');
-    for (const id of ids) {
-      try {
-        core.jobs.cancel(id);
-      } catch {
-        // already finished
-      }
-    }
+    io.err.write(
+      core.runner.isRunner()
+        ? '\ndemix: interrupted; stopping at the next segment and leaving these jobs queued: run the same command again to finish them (Ctrl-C again to quit at once)…\n'
+        : '\ndemix: interrupted; these jobs stay queued in the other Demix process that runs the queue.\n',
+    );
+    ac.abort();
   };
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
@@ -86,10 +89,13 @@ async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: n
     const providers = [...s.providers].filter((p) => p !== 'cache');
     const parts = [`${s.done} done`, `${s.failed + extra.bad} failed`, `${extra.skipped} skipped`];
     if (s.canceled) parts.push(`${s.canceled} canceled`);
+    const left = ids.length - s.done - s.failed - s.canceled;
+    if (interrupted && left > 0) parts.push(`${left} left queued`);
     io.out.write(`\n${parts.join(', ')} in ${fmtSeconds(Date.now() - started)}${providers.length ? ` (execution provider: ${providers.join(', ')})` : ''}.\n`);
     if (interrupted) return 130;
     return s.failed + extra.bad > 0 || s.canceled > 0 ? 1 : 0;
   } finally {
+    // A second signal while the core closes (the running segment ends) quits at once (default action).
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
   }
@@ -99,8 +105,12 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   const program = new Command('demix')
     .description('Separate songs into stems (drums, bass, other, vocals) on your own machine.')
     .version(appVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+      // One line per usage error: "demix: <what is wrong, and the valid choices>".
+      outputError: (s, write) => write(`demix: ${s.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .exitOverride();
 
   program
@@ -113,27 +123,31 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--two-stems <stem>', 'keep this stem and its complement (no_<stem>), e.g. vocals')
     .option('--shifts <n>', 'random time shifts averaged (slower, slightly better)', parseIntArg(0, 20))
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']))
-    .option('--clip-mode <mode>', 'rescale (default) or clamp')
+    .addOption(new Option('--clip-mode <mode>', 'rescale (default) scales a stem down if it would clip; clamp clips it').choices(['rescale', 'clamp']))
     .option('--model <id>', 'model id (see `demix doctor`)')
     .addOption(dataDirOption())
     .action(async (paths: string[], o) => {
       const started = Date.now();
+      // Every flag is checked before anything is created (output folder, database).
+      const { listModels } = await import('../models/registry.ts');
+      const models = listModels();
+      if (o.model && !models.some((m) => m.id === o.model)) {
+        throw new InvalidArgumentError(`unknown model "${o.model}": use one of ${models.map((m) => m.id).join(', ')} (add a manifest to the models folder to add one)`);
+      }
+      if (o.twoStems) {
+        // Without --model the model comes from the settings: accept a stem any model knows, the core checks the rest.
+        const pool = o.model ? models.filter((m) => m.id === o.model) : models;
+        const stems = [...new Set(pool.flatMap((m) => m.stems))];
+        if (!stems.includes(o.twoStems)) {
+          throw new InvalidArgumentError(`--two-stems "${o.twoStems}" is not a stem of ${o.model ? `model ${o.model}` : 'the installed models'}: use one of ${stems.join(', ')}`);
+        }
+      }
       const outputDir = path.resolve(o.output);
       const bad = checkOutputRoot(outputDir);
       if (bad) {
         io.err.write(`demix: ${bad.message}\n`);
         setCode(1);
         return;
-      }
-      if (o.clipMode && o.clipMode !== 'rescale' && o.clipMode !== 'clamp') throw new InvalidArgumentError('--clip-mode must be rescale or clamp');
-      if (o.model) {
-        const { listModels } = await import('../models/registry.ts');
-        const ids = listModels().map((m) => m.id);
-        if (!ids.includes(o.model)) {
-          io.err.write(`demix: unknown model "${o.model}": available: ${ids.join(', ')} (add a manifest to the models folder to add one).\n`);
-          setCode(2);
-          return;
-        }
       }
       const core = await openCore(o.dataDir, io, 'cli', true);
       try {
@@ -204,7 +218,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--no-wait', 'only re-queue; do not wait')
     .addOption(dataDirOption())
     .action(async (id: string | undefined, o) => {
-      if (!id && !o.failed) throw new InvalidArgumentError('give a job id or --failed');
+      if (!id && !o.failed) throw new InvalidArgumentError('retry needs a job id (see `demix jobs`) or --failed');
+      if (id && o.failed) throw new InvalidArgumentError('retry takes a job id or --failed, not both');
       const started = Date.now();
       const core = await openCore(o.dataDir, io, 'cli', o.wait !== false);
       try {
@@ -290,14 +305,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--renderer-dir <dir>', 'built renderer to serve (default: dist/renderer)')
     .addOption(dataDirOption())
     .action(async (o) => {
-      let startBridge: (opts: Record<string, unknown>) => Promise<{ url: string; token: string; close(): Promise<void> }>;
-      try {
-        ({ startBridge } = (await import('./bridge/server.ts')) as unknown as { startBridge: typeof startBridge });
-      } catch (e) {
-        io.err.write(`demix: the web bridge is not available in this build (${(e as Error).message}).\n`);
-        setCode(1);
-        return;
-      }
+      const { startBridge } = await import('./bridge/server.ts');
       const core = await openCore(o.dataDir, io, 'web', true);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -312,7 +320,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       } catch (e) {
         await core.close();
         const err = e as NodeJS.ErrnoException;
-        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} is already in use: choose another with --port` : err.message}\n`);
+        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} on 127.0.0.1 is already in use: choose another with --port (or --port 0 for any free port)` : err.message}\n`);
         setCode(1);
         return;
       }
@@ -342,11 +350,12 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
     await program.parseAsync(argv);
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    // InvalidArgumentError is a CommanderError: check it first. Thrown by an action, nothing printed it yet.
     if (e instanceof InvalidArgumentError) {
       io.err.write(`demix: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof CommanderError) return e.exitCode;
     if (isCoreError(e)) {
       io.err.write(`demix: ${e.message}\n`);
       return 1;

@@ -7,14 +7,20 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
 import { toErrorInfo } from '../engine/errors.ts';
+import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
-import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
+
+/** Job options as accepted by the core: the contract's options plus an output root override. */
+export type AddOptions = Partial<JobOptions> & {
+  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
+  outputDir?: string;
+};
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
@@ -124,6 +130,14 @@ export class JobsService {
       ...defined,
     });
     if (!parsed.success) throw new CoreError('BAD_REQUEST', `Invalid job options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { twoStems, modelId } = parsed.data;
+    if (twoStems) {
+      // Checked here, for every front door, rather than per job by the engine (N failed jobs for one typo).
+      const model = listModels().find((m) => m.id === modelId);
+      if (model && !model.stems.includes(twoStems)) {
+        throw new CoreError('BAD_REQUEST', `Two-stem mode "${twoStems}" is not a stem of model ${modelId}: use one of ${model.stems.join(', ')}.`);
+      }
+    }
     return { options: parsed.data, outputRoot: path.resolve(outputDir ?? s.outputDir) };
   }
 
@@ -180,17 +194,13 @@ export class JobsService {
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
-      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
-        const ext = path.extname(f.path).slice(1) || 'audio';
-        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
-      }
+      // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
+      // gets its own folder, never one another job (of this call or an earlier one) writes into.
+      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir)) return null;
       const existing = this.store.activeDuplicate(f.path, key, outDir);
       if (existing) {
         // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
@@ -234,6 +244,21 @@ export class JobsService {
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
+  }
+
+  /**
+   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
+   * neither earlier in this call (`used`) nor in any job on record.
+   */
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath);
+    if (free(base)) return base;
+    const ext = path.extname(inputPath).slice(1) || 'audio';
+    const stem = `${trackName(inputPath)} (${ext}`;
+    for (let n = 1; ; n++) {
+      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
+      if (free(d)) return d;
+    }
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -331,12 +356,25 @@ export class JobsService {
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+  /**
+   * Removes a job. A queued or running one is canceled first, and its run is waited for, so
+   * nothing it writes afterwards is left behind without a record; then the record goes (and its
+   * files when asked).
+   */
+  async remove(id: string, deleteFiles: boolean, stop: { cancel: (id: string) => void; whenStopped: (id: string) => Promise<void> }): Promise<void> {
     const job = this.store.get(id);
     if (job.status === 'running' || job.status === 'queued') {
       this.backend.cancel(id);
-      poolCancel(id);
+      stop.cancel(id);
+      await stop.whenStopped(id);
     }
+    if (!this.store.row(id)) return; // removed meanwhile by someone else
+    this.removeRecord(id, deleteFiles);
+  }
+
+  /** Deletes a finished job's record now (and its files when asked). */
+  removeRecord(id: string, deleteFiles: boolean): void {
+    const job = this.store.get(id);
     const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
     this.store.delete(id);
     if (deleteFiles) {
@@ -350,16 +388,6 @@ export class JobsService {
         }
       }
     }
-  }
-
-  /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name. */
-  mediaPath(jobId: string, stem: string): string | null {
-    const row = this.store.row(jobId);
-    if (!row) return null;
-    if (stem === 'mix') return row.inputPath;
-    const rows = this.store.stemRows(jobId);
-    const hit = rows.find((s) => s.name === stem) ?? rows.find((s) => s.kind === 'mixdown' && path.basename(s.path) === stem);
-    return hit ? hit.path : null;
   }
 }
 

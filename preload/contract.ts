@@ -98,6 +98,8 @@ export const Job = z.object({
   etaSec: z.number().nonnegative().nullable(),
   /** Execution provider actually used (cpu, cuda, dml, coreml, webgpu), once known. */
   provider: z.string().nullable(),
+  /** Why a requested or preferred GPU provider was not used for this job (e.g. "using cpu because cuda: …"), or null. */
+  fallbackReason: z.string().nullable().optional(),
   error: JobError.nullable(),
   /** Higher runs first; ties by creation order. */
   priority: z.number().int(),
@@ -182,6 +184,8 @@ export const Diagnostics = z.object({
   providers: z.object({
     available: z.array(z.string()),
     inUse: z.array(z.string()),
+    /** Why workers run on another provider than the one asked for / preferred. */
+    fallbackReasons: z.array(z.string()).optional(),
   }),
   databasePath: z.string(),
   dataDir: z.string(),

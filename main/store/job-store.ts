@@ -39,6 +39,7 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     segmentsTotal: r.segmentsTotal,
     etaSec: r.etaSec,
     provider: r.provider,
+    fallbackReason: r.fallbackReason ?? null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? r.errorCode } : null,
     priority: r.priority,
     outputDir: r.outputDir,
@@ -97,7 +98,7 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
-  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec,
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason,
   ready_samples as readySamples, excerpt_start as excerptStart, excerpt_end as excerptEnd, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
@@ -292,8 +293,8 @@ export class JobStore {
     this.db.update(jobs).set({ inputHash: hash }).where(eq(jobs.id, id)).run();
   }
 
-  setProvider(id: string, provider: string): void {
-    this.db.update(jobs).set({ provider }).where(eq(jobs.id, id)).run();
+  setProvider(id: string, provider: string, fallbackReason: string | null = null): void {
+    this.db.update(jobs).set({ provider, fallbackReason }).where(eq(jobs.id, id)).run();
   }
 
   /** running → done, with its stems, in one transaction. */

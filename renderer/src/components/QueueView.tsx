@@ -229,7 +229,12 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
             </>
           )}
           {elapsed != null && job.status !== 'queued' && <span title="Elapsed">{formatDuration(elapsed)} elapsed</span>}
-          {job.provider && <span title="Execution provider">on {providerLabel(job.provider)}</span>}
+          {job.provider && (
+            <span title={job.fallbackReason ? `Execution provider (fallback: ${job.fallbackReason})` : 'Execution provider'} className={job.fallbackReason ? 'job-fallback' : undefined}>
+              on {providerLabel(job.provider)}
+              {job.fallbackReason && <> (fallback: {job.fallbackReason})</>}
+            </span>
+          )}
           {job.status === 'done' && job.stems.length > 0 && <span>{job.stems.length} stems · {job.options.format.toUpperCase()}</span>}
           <span className="job-model">{job.options.modelId}</span>
         </div>
