@@ -23,6 +23,12 @@ export interface SeparateOptions {
    * reference always runs it; measured SDR is unchanged (see engine/separator.test.ts).
    */
   skipCoveredTail?: boolean;
+  /**
+   * Separate only this span of the input (seconds): the model also sees up to half a segment of
+   * context on each side, which is trimmed off exactly, so every stem is exactly
+   * round(endSec·rate) − round(startSec·rate) frames long.
+   */
+  excerpt?: { startSec: number; endSec: number } | null;
 }
 
 export const DEFAULT_SEPARATE_OPTIONS: SeparateOptions = {

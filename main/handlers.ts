@@ -26,7 +26,7 @@ import { streamInfo } from './stream-info.ts';
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
+    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'preview'
   >;
 };
 
@@ -78,6 +78,7 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     'jobs:reorder': async (req) => ({ jobs: core.jobs.reorder(req.id, req.beforeId) }),
     'jobs:peaks': (req) => core.jobs.peaks(req.id, req.stem, req.buckets),
     'jobs:stream-info': (req) => streamInfo(core.jobs.get(req.id)),
+    'jobs:preview': async (req) => ({ job: await core.jobs.preview(req.id, req.startSec, req.endSec) }),
     'queue:pause': async () => core.queue.pause(),
     'queue:resume': async () => core.queue.resume(),
     'queue:state': async () => core.queue.state(),

@@ -8,8 +8,7 @@ import type { Job } from '../preload/contract.ts';
 import { wavHeader } from '../engine/encode.ts';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 import type { ShellCore } from './handlers.ts';
-import { serveMedia } from './media.ts';
-import { readWavLayout } from './media-pcm.ts';
+import { readWavLayout, serveMedia } from './media-pcm.ts';
 
 let root: string;
 let out: string;

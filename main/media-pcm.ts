@@ -19,7 +19,8 @@ import type { Job } from '../preload/contract.ts';
 import { probeAudio } from '../engine/decode.ts';
 import { wavHeader } from '../engine/encode.ts';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
-import { parseRange, type MediaResponse } from './media.ts';
+import type { ShellCore } from './handlers.ts';
+import { parseRange, resolveMedia, serveRange, type MediaResponse } from './media.ts';
 
 export const PCM_RATE = 44100;
 export const PCM_CHANNELS = 2;
@@ -334,4 +335,36 @@ export async function partialPeaks(job: Job, stem: string, buckets: number): Pro
     out[i] = m > 1 ? 1 : Math.round(m * 10000) / 10000;
   }
   return { durationSec: c.frames / PCM_RATE, peaks: out };
+}
+
+/**
+ * Everything the media protocols answer for `<jobId>/<stem>`: a finished stem or the input with
+ * Range (unchanged), the ready prefix of a running job's stem, or either as raw PCM (`pcm`:
+ * float32 LE stereo, for the Web Audio player). null → 404.
+ */
+export async function serveMedia(
+  core: Pick<ShellCore, 'jobs'>,
+  jobId: string,
+  stem: string,
+  req: { range: string | null | undefined; pcm: boolean; body: boolean },
+): Promise<MediaResponse | null> {
+  const file = await resolveMedia(core, jobId, stem);
+  if (file) {
+    if (!req.pcm) return serveRange(file, req.range, { body: req.body });
+    return servePcmFile(core.jobs.get(jobId), stem, file, req.range, req.body);
+  }
+  if (!/^[^/\\\0]{1,255}$/.test(jobId)) return null;
+  let job;
+  try {
+    job = core.jobs.get(jobId);
+  } catch {
+    return null;
+  }
+  const partial = await resolvePartial(job, stem);
+  return partial ? servePartial(partial, req.pcm, req.range, req.body) : null;
+}
+
+/** True when a media URL's query asks for raw PCM (`?pcm=f32`). */
+export function wantsPcm(search: URLSearchParams): boolean {
+  return search.get('pcm') === 'f32';
 }

@@ -11,7 +11,6 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ShellCore } from './handlers.ts';
-import { resolvePartial, servePartial, servePcmFile } from './media-pcm.ts';
 
 const NAME_RE = /^[^/\\\0]{1,255}$/;
 
@@ -145,34 +144,3 @@ export function splitMediaPath(urlPath: string): { jobId: string; stem: string }
   }
 }
 
-/**
- * Everything the media protocols answer for `<jobId>/<stem>`: a finished stem or the input with
- * Range (unchanged), the ready prefix of a running job's stem, or either as raw PCM (`pcm`:
- * float32 LE stereo, for the Web Audio player). null → 404.
- */
-export async function serveMedia(
-  core: Pick<ShellCore, 'jobs'>,
-  jobId: string,
-  stem: string,
-  req: { range: string | null | undefined; pcm: boolean; body: boolean },
-): Promise<MediaResponse | null> {
-  const file = await resolveMedia(core, jobId, stem);
-  if (file) {
-    if (!req.pcm) return serveRange(file, req.range, { body: req.body });
-    return servePcmFile(core.jobs.get(jobId), stem, file, req.range, req.body);
-  }
-  if (!NAME_RE.test(jobId)) return null;
-  let job;
-  try {
-    job = core.jobs.get(jobId);
-  } catch {
-    return null;
-  }
-  const partial = await resolvePartial(job, stem);
-  return partial ? servePartial(partial, req.pcm, req.range, req.body) : null;
-}
-
-/** True when a media URL's query asks for raw PCM (`?pcm=f32`). */
-export function wantsPcm(search: URLSearchParams): boolean {
-  return search.get('pcm') === 'f32';
-}

@@ -253,6 +253,14 @@ export const channels = {
     response: Peaks,
   },
   /**
+   * "Preview 30 s": a quick excerpt of a job's song (default: 30 s starting a third into it) as a
+   * job of its own that jumps the queue, with its own folder `<track> [start-end]`.
+   */
+  'jobs:preview': {
+    request: z.object({ id: Id, startSec: z.number().nonnegative().optional(), endSec: z.number().positive().optional() }),
+    response: z.object({ job: Job }),
+  },
+  /**
    * What the stem player needs to stream a job, also while it is still separating: the stems it
    * has (or will have), the rate of the raw PCM the media URLs give with `?pcm=f32`, the song's
    * length (null when unknown) and the frames ready so far (null = all of it).

@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
-import { serveMedia, splitMediaPath, wantsPcm } from '../media.ts';
+import { splitMediaPath } from '../media.ts';
+import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { resolveStatic } from './static-files.ts';
 
 export interface BridgeOptions {

@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import type { Session } from 'electron';
 import { resolveStatic } from '../bridge/static-files.ts';
 import type { ShellCore } from '../handlers.ts';
-import { serveMedia, splitMediaPath, wantsPcm } from '../media.ts';
+import { splitMediaPath } from '../media.ts';
+import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { APP_CSP, APP_ORIGIN, APP_SCHEME, MEDIA_SCHEME } from './security.ts';
 
 const text = (status: number, body: string) => new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });

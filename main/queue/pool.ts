@@ -290,6 +290,7 @@ export class WorkerPool {
           clipMode: job.options.clipMode,
           twoStems: job.options.twoStems,
           shifts: job.options.shifts,
+          excerpt: job.excerpt ?? null,
         },
       });
     });

@@ -219,9 +219,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path)
+        created_at, output_root, output_dir, batch_id, relative_path, excerpt_start, excerpt_end)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @excerptStart, @excerptEnd)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -232,6 +232,8 @@ export class JobStore {
           priority: 0,
           batchId: null,
           relativePath: null,
+          excerptStart: null,
+          excerptEnd: null,
           ...r,
         });
       }

@@ -104,7 +104,9 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
   const durationKnown = duration > 0;
   useEffect(() => {
     if (!durationKnown) return;
-    const p = new MixPlayer({
+    let p: MixPlayer;
+    try {
+      p = new MixPlayer({
       tracks,
       sampleRate: sr,
       totalFrames: Math.round(durationRef.current * sr),
@@ -117,6 +119,10 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
       onEnded: () => setTime(0),
       onError: (stem, message) => toast({ kind: 'error', title: `Cannot play ${stemLabel(stem).toLowerCase()}`, lines: [message] }),
     });
+    } catch (e) {
+      setPeaksError(`this window cannot play audio (${errorMessage(e)})`);
+      return;
+    }
     playerRef.current = p;
     setPlayer(p);
     return () => {
