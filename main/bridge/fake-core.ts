@@ -125,6 +125,10 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
         const job = makeJob({ inputPath: src.inputPath, options: src.options, priority: src.priority + 1 });
         return update({ ...job, name: `${src.name} [${s}-${e}]`, excerpt: { startSec: s, endSec: e } });
       },
+      async addUpload(uploadId: string, options?: Partial<JobOptions>) {
+        calls.push(['addUpload', uploadId, options]);
+        return { jobs: [], batches: [], rejected: [] };
+      },
       list(req) {
         calls.push(['list', req]);
         let all = [...jobsById.values()];
