@@ -152,3 +152,42 @@ describe('GPU fallback reason', () => {
     expect(stdout).toContain(`! execution provider: ${reason}`);
   });
 });
+
+describe('CPU sharing between workers', () => {
+  it('splits intra-op threads across workers, never runs more workers than cores, and says so in Diagnostics', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 3, segmentMs: 30, stemSeconds: 0.01, log });
+    const core = await newCore(path.join(root, 'data'), { cores: 8 });
+    core.settings.set({ concurrency: 2 });
+    let maxRunning = 0;
+    core.bus.on('job-updated', () => (maxRunning = Math.max(maxRunning, core.queue.state().running)));
+    await core.jobs.addPaths(makeInputs(root, ['a.mp3', 'b.mp3', 'c.mp3', 'd.mp3']), { outputDir: path.join(root, 'out') });
+    await waitIdle(core);
+    const inits = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('init'));
+    expect(inits.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(inits)).toEqual(new Set(['init 4'])); // 8 cores / 2 workers
+    expect((await core.diagnostics('web')).workers).toEqual({ concurrency: 2, workers: 2, cores: 8, threadsPerWorker: 4, note: null });
+
+    core.settings.set({ concurrency: 8 });
+    const d = await core.diagnostics('web');
+    expect(d.workers).toMatchObject({ concurrency: 8, workers: 8, threadsPerWorker: 1, note: null });
+  }, 30_000);
+
+  it('concurrency above the core count runs one worker per core, with the reason in Diagnostics', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 4, segmentMs: 40, stemSeconds: 0.01, log });
+    const core = await newCore(path.join(root, 'data'), { cores: 2 });
+    core.settings.set({ concurrency: 6 });
+    let maxRunning = 0;
+    core.bus.on('job-updated', () => (maxRunning = Math.max(maxRunning, core.queue.state().running)));
+    await core.jobs.addPaths(makeInputs(root, ['a.mp3', 'b.mp3', 'c.mp3', 'd.mp3', 'e.mp3', 'f.mp3']), { outputDir: path.join(root, 'out') });
+    await waitIdle(core);
+    expect(maxRunning).toBeLessThanOrEqual(2);
+    expect(new Set(fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('init')))).toEqual(new Set(['init 1']));
+    const w = (await core.diagnostics('web')).workers!;
+    expect(w).toMatchObject({ concurrency: 6, workers: 2, cores: 2, threadsPerWorker: 1 });
+    expect(w.note).toMatch(/Concurrency 6 is more than this machine's 2 CPU cores: running 2 at a time/);
+  }, 30_000);
+});
