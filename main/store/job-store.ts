@@ -4,6 +4,7 @@
  * job belongs to a batch).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Batch, Job, JobError, JobOptions, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
@@ -217,9 +218,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path)
+        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -230,7 +231,9 @@ export class JobStore {
           priority: 0,
           batchId: null,
           relativePath: null,
+          inputHash: null,
           ...r,
+          uploaded: r.uploaded ? 1 : 0,
         });
       }
     });
@@ -481,9 +484,26 @@ export class JobStore {
     });
   }
 
-  /** Another job (different input) that already uses this output folder. */
-  outputDirTakenBy(outputDir: string, inputPath: string): boolean {
+  /**
+   * Another job (different input) that already uses this output folder. With `inputHash` (an
+   * uploaded file), a job whose input has the same content does not count: it is the same song.
+   */
+  outputDirTakenBy(outputDir: string, inputPath: string, inputHash: string | null = null): boolean {
+    if (inputHash) {
+      return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? and (input_hash is null or input_hash <> ?) limit 1`).get(outputDir, inputPath, inputHash);
+    }
     return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? limit 1`).get(outputDir, inputPath);
+  }
+
+  /** Whether another job than `jobId` lists this file among its stems (a cache hit linked into the same folder). */
+  stemPathShared(file: string, jobId: string): boolean {
+    return !!this.stmt(`select 1 from stems where path = ? and job_id <> ? limit 1`).get(file, jobId);
+  }
+
+  /** Whether any job's input lies under this folder (uploads still in use). */
+  anyInputUnder(dir: string): boolean {
+    const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
+    return !!this.stmt(`select 1 from jobs where instr(input_path, ?) = 1 limit 1`).get(prefix);
   }
 
   /** An active (queued/running) job for the same input, options and folder. */
