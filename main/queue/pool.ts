@@ -236,7 +236,7 @@ export class WorkerPool {
    */
   private heartbeatJobs(): void {
     const ids = [...this.inflight].filter(([, e]) => !e.lost).map(([id]) => id);
-    let lost: string[] = [];
+    let lost: string[];
     try {
       lost = this.o.backend.heartbeat?.(ids) ?? [];
     } catch {
