@@ -59,6 +59,8 @@ export interface SeparateResult {
   durationSec: number;
   /** Execution provider that actually ran the model. */
   provider: string;
+  /** Why the preferred provider was not used, or failed mid-job and the CPU finished (null: none). */
+  fallbackReason?: string | null;
   timings: {
     totalMs: number;
     /** Sum of session.run wall time. */

@@ -8,6 +8,7 @@
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
 //   "enospc" – fails with DISK_FULL (as the engine maps ENOSPC)
+//   "gpulost" – done, but reports that its provider failed mid-job and the CPU finished
 // A model id "broken-model" fails init.
 // `blocking: true` spends each segment in a synchronous wait (like ONNX Runtime's native
 // session.run: messages wait until it returns). `log` names a file that gets one line per event
@@ -59,6 +60,7 @@ async function run(msg) {
   const job = { jobId: msg.jobId, canceled: false, partials: [] };
   current = job;
   const name = path.basename(msg.input).toLowerCase();
+  const gpuFail = name.includes('gpulost');
   const started = Date.now();
   try {
     try {
@@ -102,7 +104,13 @@ async function run(msg) {
     parentPort.postMessage({
       type: 'done',
       jobId: msg.jobId,
-      result: { stems: out, durationSec: cfg.stemSeconds, provider: cfg.provider, timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments } },
+      result: {
+        stems: out,
+        durationSec: cfg.stemSeconds,
+        // "gpulost": the provider failed mid-job and the CPU finished it (engine/fallback-runner.ts)
+        ...(gpuFail ? { provider: 'cpu', fallbackReason: `${cfg.provider} failed at segment 2 (out of memory); finished on the cpu from that segment` } : { provider: cfg.provider }),
+        timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments },
+      },
     });
   } finally {
     if (current === job) current = null;

@@ -325,6 +325,13 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
+          // A provider that failed mid-job: the worker finished on the CPU and stays there.
+          if (r.fallbackReason && r.fallbackReason !== slot.fallbackReason) {
+            slot.provider = r.provider;
+            slot.fallbackReason = r.fallbackReason;
+            this.fallbackReasons.add(r.fallbackReason);
+            this.o.onProvider?.({ ...entry.job, provider: r.provider, fallbackReason: r.fallbackReason }, r.provider, r.fallbackReason);
+          }
           const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
