@@ -394,7 +394,7 @@ export class Separator {
       await Promise.all(writers.map((w) => w.abort()));
     };
     try {
-      for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2 }));
+      for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2, partialTag: o.runTag }));
       const passes = Math.max(1, o.shifts);
       const maxShift = Math.floor(0.5 * sr);
       const rand = prng(o.seed ?? Date.now());

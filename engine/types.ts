@@ -9,6 +9,8 @@ export type ClipMode = 'rescale' | 'clamp';
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
 export interface SeparateOptions {
+  /** Tag in this run's temp file names (`<stem>.<ext>.<tag>.partial`), so two runs of one job never share temp files. */
+  runTag?: string;
   format: OutputFormat;
   bits: BitDepth;
   clipMode: ClipMode;

@@ -52,6 +52,11 @@ export interface CoreOptions {
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -103,7 +108,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
+  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
+  const lock = new RunnerLock(
+    sqlite,
+    () => {
+      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+      void pool.relinquish();
+    },
+    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
+  );
+  const backend = new SqliteQueueBackend(store, bus, lock.owner);
   // eslint-disable-next-line prefer-const
   let pool: WorkerPool;
   const settingsStore = new SettingsStore(db, () => pool.pump());
@@ -165,21 +179,21 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     modelsDir: opts.modelsDir,
     cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
     log: (m) => warn(m),
   });
 
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
+    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      backend.requeue(r.id);
+      store.requeue(r.id);
     }
   };
   const tryRun = (): boolean => {
@@ -210,6 +224,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observe = () => {
     if (closed) return;
     try {
+      if (lock.isHeld) recover();
       const ids = new Set<string>(activeIds.all() as string[]);
       for (const id of seen.keys()) ids.add(id);
       const found = new Set<string>();
@@ -273,6 +288,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       ffmpeg: eng.ffmpeg,
       models: eng.models,
       providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
+      workers: pool.plan(),
       databasePath: dbPath,
       dataDir,
     };
