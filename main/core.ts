@@ -52,6 +52,11 @@ export interface CoreOptions {
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -61,6 +66,8 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** A quick excerpt of a job's song that jumps the queue (jobs:preview). */
+    preview(id: string, startSec?: number, endSec?: number): Promise<Job>;
     /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
     addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
@@ -101,12 +108,22 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
+  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
+  const lock = new RunnerLock(
+    sqlite,
+    () => {
+      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+      void pool.relinquish();
+    },
+    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
+  );
+  const backend = new SqliteQueueBackend(store, bus, lock.owner);
   // eslint-disable-next-line prefer-const
   let pool: WorkerPool;
   const settingsStore = new SettingsStore(db, () => pool.pump());
   const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
-  const media = createMediaService({ db, store });
+  // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
+  const media = createMediaService({ db, store, liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -162,21 +179,21 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     modelsDir: opts.modelsDir,
     cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
     log: (m) => warn(m),
   });
 
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
+    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      backend.requeue(r.id);
+      store.requeue(r.id);
     }
   };
   const tryRun = (): boolean => {
@@ -207,6 +224,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observe = () => {
     if (closed) return;
     try {
+      if (lock.isHeld) recover();
       const ids = new Set<string>(activeIds.all() as string[]);
       for (const id of seen.keys()) ids.add(id);
       const found = new Set<string>();
@@ -270,6 +288,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       ffmpeg: eng.ffmpeg,
       models: eng.models,
       providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
+      workers: pool.plan(),
       databasePath: dbPath,
       dataDir,
     };
@@ -282,6 +301,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      preview: (id, startSec, endSec) => service.preview(id, startSec, endSec),
       addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
@@ -355,6 +375,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   return core;
 }
 
-function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
-  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider' | 'readySamples'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider, readySamples: j.readySamples ?? null };
 }

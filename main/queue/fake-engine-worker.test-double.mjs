@@ -80,7 +80,7 @@ async function run(msg) {
         if (name.includes('fail')) return fail(job, 'DECODE_FAILED', `Could not decode ${msg.input}: the file is damaged.`);
         if (name.includes('enospc')) return fail(job, 'DISK_FULL', `The disk is full (${msg.outDir}): free some space or choose another output folder, then retry.`);
         for (const [i, stem] of stems.entries()) {
-          const p = path.join(msg.outDir, `${stem}.wav.partial`);
+          const p = path.join(msg.outDir, `${stem}.wav${msg.options.runTag ? `.${msg.options.runTag}` : ''}.partial`);
           fs.writeFileSync(p, wav(cfg.stemSeconds, 220 * (i + 1)));
           job.partials.push(p);
         }
@@ -96,7 +96,7 @@ async function run(msg) {
     if (job.canceled) return cancelOut(job);
     const out = [];
     for (const p of job.partials) {
-      const final = p.slice(0, -'.partial'.length);
+      const final = path.join(msg.outDir, `${path.basename(p).split('.wav')[0]}.wav`);
       fs.renameSync(p, final);
       out.push({ name: path.basename(final, '.wav'), path: final, format: 'wav', durationSec: cfg.stemSeconds });
     }
@@ -121,6 +121,7 @@ function removePartials(job) {
   for (const p of job.partials) fs.rmSync(p, { force: true });
 }
 function fail(job, code, message) {
+  if (code !== 'CANCELED') log(`failed ${job.jobId}`);
   removePartials(job);
   parentPort.postMessage({ type: 'failed', jobId: job.jobId, error: { code, message } });
 }
