@@ -18,7 +18,7 @@ import { SpecTransform, triangleWeights } from './dsp.ts';
 import { ShiftAccumulator } from './shift-accumulator.ts';
 import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
-import { InlineRunner, ThreadRunner, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
+import { ThreadRunner, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
 
@@ -27,11 +27,6 @@ export interface SeparatorOptions extends LocateOptions {
   device?: DeviceChoice;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
-  /**
-   * Run the model in its own thread so that the DSP of neighbouring segments overlaps it
-   * (default true). false runs session.run on the calling thread.
-   */
-  modelThread?: boolean;
 }
 
 /** One segment's input buffers (owned by the model runner while a run is in flight). */
@@ -94,8 +89,7 @@ export class Separator {
   static async create(opts: SeparatorOptions = {}): Promise<Separator> {
     const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
     const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
-    const create = opts.modelThread === false ? InlineRunner.create : ThreadRunner.create;
-    const runner = await create(weightsPath, opts.device ?? 'auto', names, { threads: opts.threads });
+    const runner = await ThreadRunner.create(weightsPath, opts.device ?? 'auto', names, { threads: opts.threads });
     return new Separator(manifest, weightsPath, runner);
   }
 

@@ -20,6 +20,8 @@ import {
 import { Bus } from './bus.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
+import { MediaThread } from './media-thread.ts';
+import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import { RunnerLock, type LockHolder } from './queue/lock.ts';
 import { WorkerPool, removePartials } from './queue/pool.ts';
@@ -39,12 +41,12 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
+  /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
+  mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
   startQueue?: boolean;
   /** Where warnings go (a corrupt database moved aside, a lost runner lock); default console.warn. */
   onWarning?: (message: string) => void;
-  /** Extra folder with model manifests/weights (passed to workers). */
-  modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
 }
@@ -68,6 +70,8 @@ export interface Core {
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
     /** Absolute path of a stem file (or 'mix' = the job's input, or a mixdown file name) owned by the job, or null. */
     mediaPath(jobId: string, stem: string): string | null;
+    /** Whether a path is a job's input, output folder, stem or mixdown (what `shell:reveal` may show). */
+    ownsPath(p: string): Promise<boolean>;
     /** Extra (CLI): several jobs at once, missing ids left out. */
     getMany(ids: string[]): Job[];
     /** Extra (CLI `clean`): removes finished job records (and their files when asked); returns how many. */
@@ -94,11 +98,25 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const bus = new Bus();
   const store = new JobStore(db, bus);
   const backend = new SqliteQueueBackend(store, bus);
-  // eslint-disable-next-line prefer-const
-  let pool: WorkerPool;
+  // The pool's callbacks reach services created below; they run only once the queue starts.
+  const pool = new WorkerPool({
+    backend,
+    workerScript: opts.workerScript ?? engineWorkerPath(),
+    size: () => settingsStore.get().concurrency,
+    prepare: (job) => service.prepare(job),
+    onChange: () => scheduleState(),
+    emitProgress: (job) => {
+      bus.emit('job-updated', job);
+    },
+    onProvider: (job, provider) => {
+      store.setProvider(job.id, provider);
+      bus.emit('job-updated', job);
+    },
+    log: (m) => warn(m),
+  });
   const settingsStore = new SettingsStore(db, () => pool.pump());
   const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
-  const media = createMediaService({ db, store });
+  const media = createMediaService({ db, store, thread: new MediaThread(opts.mediaWorkerScript) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -138,24 +156,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  const workerScriptPath = opts.workerScript ?? engineWorkerPath();
-  pool = new WorkerPool({
-    backend,
-    workerScript: async () => workerScriptPath,
-    size: () => settingsStore.get().concurrency,
-    prepare: (job) => service.prepare(job),
-    onChange: scheduleState,
-    emitProgress: (job) => {
-      bus.emit('job-updated', job);
-    },
-    onProvider: (job, provider) => {
-      store.setProvider(job.id, provider);
-      bus.emit('job-updated', job);
-    },
-    modelsDir: opts.modelsDir,
-    log: (m) => warn(m),
-  });
-
   // ---- single runner ----
   const lock = new RunnerLock(sqlite, () => {
     warn('Another Demix process took over the job queue; this one stops starting jobs.');
@@ -187,37 +187,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
-  const seen = new Map<string, string>();
-  const sig = (j: Job) => `${j.status}|${j.progress}|${j.segmentsDone}|${j.provider}|${j.priority}`;
-  bus.on('job-updated', (j) => {
-    if (j.status === 'queued' || j.status === 'running') seen.set(j.id, sig(j));
-    else seen.delete(j.id);
-  });
-  bus.on('job-removed', ({ id }) => seen.delete(id));
-  const activeIds = sqlite.prepare(`select id from jobs where status in ('queued', 'running')`).pluck();
-  const observe = () => {
-    if (closed) return;
-    try {
-      const ids = new Set<string>(activeIds.all() as string[]);
-      for (const id of seen.keys()) ids.add(id);
-      const found = new Set<string>();
-      for (const j of store.getMany([...ids])) {
-        found.add(j.id);
-        if (pool.isRunningHere(j.id)) continue;
-        if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
-      }
-      for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
-    } catch {
-      // busy or closing: next tick
-    }
-  };
-  observe();
-  const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
-  observeTimer.unref();
+  const observer = createObserver({ sqlite, store, bus, isRunningHere: (id) => pool.isRunningHere(id), pollMs: opts.pollMs ?? 1000 });
 
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
-    const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
+    const eng = await engineDiagnostics();
     return {
       appVersion: opts.appVersion,
       contractVersion: CONTRACT_VERSION,
@@ -260,6 +234,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
       mediaPath: (id, stem) => media.mediaPath(id, stem),
+      ownsPath: (p) => media.ownsPath(p),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? pool.runningJob(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
@@ -295,8 +270,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       closed = true;
       if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
-      clearInterval(observeTimer);
+      observer.close();
       await pool.close();
+      await media.close();
       lock.release();
       sqlite.close();
     },

@@ -8,7 +8,11 @@
  *  - peak RSS of the engine for a 1-minute and a 10-minute input (flat in duration?), and of the
  *    demucs pipeline on the 30 s clip.
  *
- * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md).
+ *  - the core's event-loop delay while it enqueues 2,000 files, computes peaks and exports a
+ *    mixdown of a 5-minute song (scripts/bench-eventloop.ts, in its own process).
+ *
+ * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
+ * --eventloop (only the event-loop measurement).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -178,4 +182,12 @@ function updateReadme(r: any) {
   console.log('README.md updated');
 }
 
-await main();
+if (process.argv.includes('--eventloop')) {
+  // Only the core-responsiveness measurement (scripts/bench-eventloop.ts), in its own process.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-eventloop.ts', ...(writeReadme ? ['--readme'] : [])], { cwd: repo, stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+} else {
+  await main();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-eventloop.ts', ...(writeReadme ? ['--readme'] : [])], { cwd: repo, stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+}
