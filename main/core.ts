@@ -2,6 +2,7 @@
  * The main-process core: job store + queue + services, shared by the Electron shell, the web
  * bridge and the CLI. Plain Node (never imports electron).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -18,6 +19,7 @@ import {
   type Settings,
 } from '../preload/contract.ts';
 import { Bus } from './bus.ts';
+import { CoreError } from './core-error.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
 import { MediaThread } from './media-thread.ts';
@@ -32,6 +34,7 @@ import { JobStore } from './store/job-store.ts';
 import { jobs as jobsTable } from './store/schema.ts';
 import { eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
+import { UploadError, pruneUploads, removeUploadedFile, uploadEntry } from './uploads.ts';
 
 export type { AddOptions } from './jobs.ts';
 
@@ -49,6 +52,8 @@ export interface CoreOptions {
   onWarning?: (message: string) => void;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
+  /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
+  cancelGraceMs?: number;
 }
 
 export interface Core {
@@ -58,13 +63,16 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
+    addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
     /** Throws CoreError NOT_FOUND. */
     get(id: string): Job;
     /** CoreError CONFLICT when the state doesn't allow it. */
     cancel(id: string): Job;
     retry(id: string): Job;
-    remove(id: string, deleteFiles: boolean): void;
+    /** Cancels a queued/running job and waits for its run to stop, then removes it. */
+    remove(id: string, deleteFiles: boolean): Promise<void>;
     reorder(id: string, beforeId: string | null): Job[];
     peaks(id: string, stem: string, buckets: number): Promise<Peaks>;
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
@@ -108,10 +116,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     emitProgress: (job) => {
       bus.emit('job-updated', job);
     },
-    onProvider: (job, provider) => {
-      store.setProvider(job.id, provider);
+    onProvider: (job, provider, fallbackReason) => {
+      store.setProvider(job.id, provider, fallbackReason);
       bus.emit('job-updated', job);
     },
+    cancelGraceMs: opts.cancelGraceMs,
     log: (m) => warn(m),
   });
   const settingsStore = new SettingsStore(db, () => pool.pump());
@@ -189,6 +198,38 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
   const observer = createObserver({ sqlite, store, bus, isRunningHere: (id) => pool.isRunningHere(id), pollMs: opts.pollMs ?? 1000 });
 
+  // ---- browser uploads: originals live while their job does ----
+  const uploadedInput = (id: string): string | null => {
+    const r = db.select({ inputPath: jobsTable.inputPath, uploaded: jobsTable.uploaded }).from(jobsTable).where(eq(jobsTable.id, id)).get();
+    return r?.uploaded ? r.inputPath : null;
+  };
+  /** Deletes an uploaded original once no job refers to it any more. */
+  const dropOriginal = (original: string | null) => {
+    if (original && !db.select({ id: jobsTable.id }).from(jobsTable).where(eq(jobsTable.inputPath, original)).get()) removeUploadedFile(dataDir, original);
+  };
+  const pruneOrphanUploads = () => {
+    try {
+      pruneUploads(dataDir, (dir) => store.anyInputUnder(dir));
+    } catch (e) {
+      warn(`Could not tidy the uploads folder: ${(e as Error).message}`);
+    }
+  };
+  if (opts.host === 'web') pruneOrphanUploads();
+  const addUpload = async (uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>> => {
+    let entry: string;
+    try {
+      entry = uploadEntry(dataDir, uploadId);
+    } catch (e) {
+      if (e instanceof UploadError) throw new CoreError(e.code, e.message);
+      throw e;
+    }
+    const res = await service.addPaths([entry], { ...options, uploaded: true });
+    // Nothing of it became a job (e.g. a folder with no audio): nothing keeps the files.
+    const dir = path.dirname(entry);
+    if (!store.anyInputUnder(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    return res;
+  };
+
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
     const eng = await engineDiagnostics();
@@ -202,7 +243,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: [...pool.providers] },
+      providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
       databasePath: dbPath,
       dataDir,
     };
@@ -215,6 +256,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
@@ -229,7 +271,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
+      remove: async (id, deleteFiles) => {
+        const original = uploadedInput(id);
+        await service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) });
+        dropOriginal(original);
+      },
       reorder: (id, beforeId) => store.reorder(id, beforeId),
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
@@ -242,7 +288,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        for (const j of jobs) {
+          const original = uploadedInput(j.id);
+          service.removeRecord(j.id, deleteFiles);
+          dropOriginal(original);
+        }
+        pruneOrphanUploads();
         return jobs.length;
       },
     },

@@ -124,6 +124,7 @@ describe('createHandlers', () => {
       'app:hello': { contractVersion: CONTRACT_VERSION },
       'jobs:add-files': { paths: ['/c.wav'] },
       'jobs:add-folder': { path: '/music' },
+      'jobs:add-upload': { uploadId: 'upload-0001' },
       'jobs:list': { status: ['queued'] },
       'jobs:get': { id: a.id },
       'jobs:cancel': { id: a.id },
@@ -161,7 +162,7 @@ describe('every mutating channel on the REAL core (SQLite store, queue, media wo
       const ok = async (channel: Channel, payload: unknown) => {
         const res = await dispatch(h, channel, payload, { checkResponse: true });
         expect(res, channel).toMatchObject({ ok: true });
-        return (res as { value: never }).value as { job?: Job; jobs?: Job[] };
+        return (res as { ok: true; value: unknown }).value as { job?: Job; jobs?: Job[] };
       };
       const input = path.join(root, 'tone.wav');
       execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-ac', '2', input]);

@@ -26,7 +26,7 @@ import { CoreError } from './core-error.ts';
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'ownsPath'
+    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'ownsPath'
   >;
 };
 
@@ -56,12 +56,13 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     },
     'jobs:add-files': (req) => core.jobs.addPaths(req.paths, req.options),
     'jobs:add-folder': (req) => core.jobs.addFolder(req.path, req.options),
+    'jobs:add-upload': (req) => core.jobs.addUpload(req.uploadId, req.options),
     'jobs:list': async (req) => core.jobs.list(req),
     'jobs:get': async (req) => ({ job: core.jobs.get(req.id) }),
     'jobs:cancel': async (req) => ({ job: core.jobs.cancel(req.id) }),
     'jobs:retry': async (req) => ({ job: core.jobs.retry(req.id) }),
     'jobs:remove': async (req) => {
-      core.jobs.remove(req.id, req.deleteFiles);
+      await core.jobs.remove(req.id, req.deleteFiles);
       return { ok: true as const };
     },
     'jobs:reorder': async (req) => ({ jobs: core.jobs.reorder(req.id, req.beforeId) }),

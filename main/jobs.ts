@@ -21,6 +21,8 @@ import { removePartials, type PrepareResult } from './queue/pool.ts';
 export type AddOptions = Partial<JobOptions> & {
   /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
   outputDir?: string;
+  /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
+  uploaded?: boolean;
 };
 
 export const SKIPPED_PREFIX = 'Already separated';
@@ -124,7 +126,8 @@ export class JobsService {
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
     const s = this.settings();
-    const { outputDir, ...rest } = opts;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { outputDir, uploaded, ...rest } = opts;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const parsed = JobOptions.safeParse({
       modelId: s.modelId,
@@ -202,20 +205,29 @@ export class JobsService {
     const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
+    // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
+    // output folder (and is answered from the cache) instead of getting a "song (flac)" twin.
+    const hashes = new Map<string, string>();
+    if (opts?.uploaded) {
+      for (const f of [...loose.map((c) => c.file), ...folders.flatMap((x) => x.files)]) {
+        try {
+          hashes.set(f.path, await contentHash(f.path));
+        } catch {
+          // unreadable: prepare() reports it
+        }
+      }
+    }
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
-      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
-        const ext = path.extname(f.path).slice(1) || 'audio';
-        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
-      }
+      // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
+      // gets its own folder, never one another job (of this call or an earlier one) writes into.
+      const hash = hashes.get(f.path) ?? null;
+      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs, hash);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir)) return null;
       const existing = this.store.activeDuplicate(f.path, key, outDir);
       if (existing) {
         // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
@@ -239,6 +251,7 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
@@ -275,6 +288,21 @@ export class JobsService {
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
+  }
+
+  /**
+   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
+   * neither earlier in this call (`used`) nor in any job on record.
+   */
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null = null): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath, inputHash);
+    if (free(base)) return base;
+    const ext = path.extname(inputPath).slice(1) || 'audio';
+    const stem = `${trackName(inputPath)} (${ext}`;
+    for (let n = 1; ; n++) {
+      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
+      if (free(d)) return d;
+    }
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -372,13 +400,27 @@ export class JobsService {
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+  /**
+   * Removes a job. A queued or running one is canceled first, and its run is waited for, so
+   * nothing it writes afterwards is left behind without a record; then the record goes (and its
+   * files when asked).
+   */
+  async remove(id: string, deleteFiles: boolean, stop: { cancel: (id: string) => void; whenStopped: (id: string) => Promise<void> }): Promise<void> {
     const job = this.store.get(id);
     if (job.status === 'running' || job.status === 'queued') {
       this.backend.cancel(id);
-      poolCancel(id);
+      stop.cancel(id);
+      await stop.whenStopped(id);
     }
-    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    if (!this.store.row(id)) return; // removed meanwhile by someone else
+    this.removeRecord(id, deleteFiles);
+  }
+
+  /** Deletes a finished job's record now (and its files when asked). */
+  removeRecord(id: string, deleteFiles: boolean): void {
+    const job = this.store.get(id);
+    // A stem file another job also lists (a cache hit in the same folder) stays.
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path).filter((p) => !this.store.stemPathShared(p, id)) : [];
     this.store.delete(id);
     if (deleteFiles) {
       for (const f of files) fs.rmSync(f, { force: true });

@@ -2,7 +2,7 @@
  * Settings, stored one key per row and validated with the contract's Settings schema: a value
  * that no longer validates (older version, hand edit) falls back to its default.
  */
-import { Settings, formatIssues } from '../preload/contract.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, Settings, formatIssues } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
 import type { Db } from './store/db.ts';
 import { settings as settingsTable } from './store/schema.ts';
@@ -20,6 +20,7 @@ export function defaultSettings(): Settings {
     device: 'auto',
     // Each worker holds one model session (~4-5 GB on CPU) and uses every core: one at a time.
     concurrency: 1,
+    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
   };
 }
 

@@ -96,7 +96,7 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
     },
     seedDoneJob(init) {
       const job = makeJob({
-        id: init.id,
+        ...(init.id ? { id: init.id } : {}),
         inputPath: init.inputPath,
         outputDir: init.outputDir,
         status: 'done',
@@ -116,6 +116,10 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
       async addFolder(p: string, options?: Partial<JobOptions>) {
         calls.push(['addFolder', p, options]);
         return { batch: null, jobs: [], rejected: [{ path: p, reason: 'No audio files in this folder.' }] };
+      },
+      async addUpload(uploadId: string, options?: Partial<JobOptions>) {
+        calls.push(['addUpload', uploadId, options]);
+        return { jobs: [], batches: [], rejected: [] };
       },
       list(req) {
         calls.push(['list', req]);
@@ -147,7 +151,7 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
         calls.push(['ownsPath', p]);
         return [...jobsById.values()].some((j) => j.inputPath === p || j.outputDir === p || j.stems.some((s) => s.path === p));
       },
-      remove(id, deleteFiles) {
+      async remove(id, deleteFiles) {
         calls.push(['remove', id, deleteFiles]);
         need(id);
         jobsById.delete(id);

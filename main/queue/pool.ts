@@ -26,11 +26,13 @@ export interface PoolOptions {
   /** Emits `job-updated` for in-memory progress (not persisted on every message). */
   emitProgress: (job: Job) => void;
   /** A job's worker is ready: the execution provider it really uses is known. */
-  onProvider?: (job: Job, provider: string) => void;
+  onProvider?: (job: Job, provider: string, fallbackReason: string | null) => void;
   /** Milliseconds between persisted progress writes per job. */
   persistEveryMs?: number;
-  /** How long a canceled job's worker may take to answer before it is terminated. */
+  /** After this long without an answer to a cancel, a line is logged (the worker is never killed mid-run). */
   cancelGraceMs?: number;
+  /** How long close() waits for running jobs to stop at a segment boundary (default 10 min). */
+  closeGraceMs?: number;
   log?: (message: string) => void;
 }
 
@@ -40,6 +42,8 @@ interface Slot {
   key: string | null;
   ready: Promise<string> | null;
   provider: string | null;
+  /** Why the worker's session is not on the requested/preferred provider, or null. */
+  fallbackReason: string | null;
   busy: boolean;
   /** Receives the messages for the job the slot is running. */
   onMessage: ((m: FromWorker) => void) | null;
@@ -100,6 +104,8 @@ export class WorkerPool {
   paused = false;
   /** Providers reported by workers' `ready` messages. */
   readonly providers = new Set<string>();
+  /** Fallback reasons reported by workers' `ready` messages (Diagnostics). */
+  readonly fallbackReasons = new Set<string>();
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -166,7 +172,11 @@ export class WorkerPool {
     }
   }
 
-  /** Asks the worker running this job to stop (it removes its partial files and answers CANCELED). */
+  /**
+   * Asks the worker running this job to stop (it removes its partial files and answers CANCELED).
+   * The engine stops between segments; a worker is never terminated while it may be inside the
+   * model's native run (that aborts the whole process), so a slow answer is only logged.
+   */
   cancel(id: string): void {
     const entry = this.inflight.get(id);
     if (!entry || entry.canceled) return;
@@ -175,15 +185,24 @@ export class WorkerPool {
     if (slot?.worker) {
       this.post(slot, { type: 'cancel', jobId: id });
       entry.cancelTimer = setTimeout(() => {
-        // The worker did not answer in time: kill it; its job is already canceled in the store.
-        if (this.inflight.get(id) === entry && slot.worker) {
-          this.o.log?.(`demix: worker did not stop job ${id} in time; terminating it`);
-          slot.onDeath?.('did not stop after cancel');
-          void this.dispose(slot, true);
-        }
+        if (this.inflight.get(id) === entry) this.o.log?.(`demix: job ${id} is still finishing its current segment after being canceled; it stops when that segment ends`);
       }, this.o.cancelGraceMs ?? 15_000);
       entry.cancelTimer.unref();
     }
+  }
+
+  /** Resolves when this process no longer runs the job (at once when it does not run it). */
+  async whenStopped(id: string): Promise<void> {
+    const entry = this.inflight.get(id);
+    if (entry?.done) await entry.done.catch(() => {});
+    else if (entry) await new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (this.inflight.get(id) !== entry) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
+    });
   }
 
   /** Jobs canceled or removed by another process (or through the store) are stopped here too. */
@@ -214,8 +233,8 @@ export class WorkerPool {
       return;
     }
     if (this.closed || entry.canceled || this.o.backend.status(job.id) !== 'running') return;
-    entry.job = { ...entry.job, provider };
-    this.o.onProvider?.(entry.job, provider);
+    entry.job = { ...entry.job, provider, fallbackReason: slot.fallbackReason };
+    this.o.onProvider?.(entry.job, provider, slot.fallbackReason);
 
     await new Promise<void>((resolve) => {
       let settled = false;
@@ -242,11 +261,17 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
-          this.o.backend.complete(job.id, {
+          const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
             provider: r.provider,
           });
+          // Canceled or removed while its last segment ran: its files have no record (and will
+          // not get one); do not leave them behind. (Any other state: another run owns the folder.)
+          if (!completed) {
+            const now = this.o.backend.status(job.id);
+            if (now === null || now === 'canceled') for (const s of r.stems) fs.rmSync(s.path, { force: true });
+          }
           finish();
         } else if (m.type === 'failed') {
           // A CANCELED answer for a job canceled in the store changes nothing (guarded update).
@@ -293,7 +318,7 @@ export class WorkerPool {
   private takeSlot(key: string): Slot {
     const size = Math.max(1, this.o.size());
     while (this.slots.length < size) {
-      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, busy: false, onMessage: null, onDeath: null });
+      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, fallbackReason: null, busy: false, onMessage: null, onDeath: null });
     }
     const free = this.slots.filter((s) => !s.busy);
     const slot = free.find((s) => s.key === key && s.worker) ?? free.find((s) => !s.worker) ?? free[0];
@@ -312,6 +337,7 @@ export class WorkerPool {
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;
+    slot.fallbackReason = null;
     slot.ready = new Promise<string>((resolve, reject) => {
       let initDone = false;
       worker.on('message', (m: FromWorker) => {
@@ -319,7 +345,9 @@ export class WorkerPool {
           if (m.type === 'ready') {
             initDone = true;
             slot.provider = m.provider;
+            slot.fallbackReason = m.fallbackReason ?? null;
             this.providers.add(m.provider);
+            if (slot.fallbackReason) this.fallbackReasons.add(slot.fallbackReason);
             this.o.onChange?.();
             resolve(m.provider);
           } else if (m.type === 'init-error') {
@@ -367,14 +395,19 @@ export class WorkerPool {
         new Promise<boolean>((r) => w.once('exit', () => r(true))),
         // The engine finishes the model run in flight before it exits (a segment takes seconds on
         // a slow CPU); terminating a thread inside ONNX Runtime's native code aborts the process.
-        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref()),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10 * 60_000).unref()),
       ]);
       if (exited) return;
+      this.o.log?.('demix: an engine worker did not exit within 10 minutes of being asked to; terminating it');
     }
     await w.terminate();
   }
 
-  /** Stops everything: running jobs go back to queued (their partial files removed), workers end. */
+  /**
+   * Stops everything: running jobs go back to queued first (so nothing can finish them as
+   * "done" or "failed" from here on), then each worker is asked to stop between segments and
+   * waited for (never terminated inside a model run), then the partial files are removed.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
@@ -383,15 +416,14 @@ export class WorkerPool {
     for (const e of entries) {
       e.canceled = true;
       if (e.cancelTimer) clearTimeout(e.cancelTimer);
-      e.release?.();
-    }
-    await Promise.all(this.slots.map((s) => this.dispose(s, true)));
-    // Let preparations in progress (hashing, cache copies) settle before the store closes.
-    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
-    for (const e of entries) {
-      removePartials(e.job.outputDir);
       this.o.backend.requeue(e.job.id);
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: e.job.id });
     }
+    // The runs end at their next segment boundary; preparations (hashing, cache copies) settle.
+    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, this.o.closeGraceMs ?? 10 * 60_000).unref())]);
+    for (const e of entries) e.release?.();
+    await Promise.all(this.slots.map((s) => this.dispose(s, false)));
+    for (const e of entries) removePartials(e.job.outputDir);
     this.inflight.clear();
   }
 }
