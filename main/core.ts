@@ -54,6 +54,11 @@ export interface CoreOptions {
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -105,7 +110,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
+  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
+  const lock = new RunnerLock(
+    sqlite,
+    () => {
+      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+      void pool.relinquish();
+    },
+    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
+  );
+  const backend = new SqliteQueueBackend(store, bus, lock.owner);
   // The pool's callbacks reach services created below; they run only once the queue starts.
   const pool = new WorkerPool({
     backend,
@@ -121,6 +135,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       bus.emit('job-updated', job);
     },
     cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
     log: (m) => warn(m),
   });
   const settingsStore = new SettingsStore(db, () => pool.pump());
@@ -165,18 +180,17 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
+    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      backend.requeue(r.id);
+      store.requeue(r.id);
     }
   };
   const tryRun = (): boolean => {
@@ -196,7 +210,17 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
-  const observer = createObserver({ sqlite, store, bus, isRunningHere: (id) => pool.isRunningHere(id), pollMs: opts.pollMs ?? 1000 });
+  const observer = createObserver({
+    sqlite,
+    store,
+    bus,
+    isRunningHere: (id) => pool.isRunningHere(id),
+    pollMs: opts.pollMs ?? 1000,
+    // The runner also requeues jobs whose owner stopped (another process died mid-job).
+    onTick: () => {
+      if (lock.isHeld) recover();
+    },
+  });
 
   // ---- browser uploads: originals live while their job does ----
   const uploadedInput = (id: string): string | null => {
@@ -244,6 +268,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       ffmpeg: eng.ffmpeg,
       models: eng.models,
       providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
+      workers: pool.plan(),
       databasePath: dbPath,
       dataDir,
     };

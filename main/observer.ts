@@ -38,6 +38,8 @@ export function createObserver(deps: {
   /** Jobs this process runs itself: their progress events come from the pool. */
   isRunningHere(id: string): boolean;
   pollMs: number;
+  /** Runs first on every tick, whatever data_version says (e.g. time-based checks). */
+  onTick?: () => void;
 }): Observer {
   const { sqlite, store, bus } = deps;
   const seen = new Map<string, string>();
@@ -56,6 +58,7 @@ export function createObserver(deps: {
   const tick = () => {
     if (closed) return;
     try {
+      deps.onTick?.();
       const v = dataVersion.get();
       if (v === lastVersion) return;
       lastVersion = v;
