@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import type { ParsedRequestOf, Peaks, ResponseOf } from '../preload/contract.ts';
+import type { Job, ParsedRequestOf, Peaks, ResponseOf } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
 import { toErrorInfo } from '../engine/errors.ts';
+import { partialPeaks } from './media-pcm.ts';
 import { MediaThread } from './media-thread.ts';
 import { mixdownFileName } from './mixdown.ts';
 import { decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
@@ -44,7 +45,7 @@ export function mixdownError(e: unknown, outDir: string): CoreError {
   }
 }
 
-export function createMediaService(deps: { db: Db; store: JobStore; thread?: MediaThread }): MediaService {
+export function createMediaService(deps: { db: Db; store: JobStore; thread?: MediaThread; liveJob?: (id: string) => Job }): MediaService {
   const { db, store } = deps;
   // Decoding and summing run in a worker thread: a 5-minute song must not freeze the core's event loop.
   const thread = deps.thread ?? new MediaThread();
@@ -61,6 +62,11 @@ export function createMediaService(deps: { db: Db; store: JobStore; thread?: Med
     }
     const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
     if (stem !== 'mix') {
+      if (!stemRow && row.status === 'running') {
+        // Progressive: the peaks of what is separated so far (the ready prefix).
+        const p = await partialPeaks(deps.liveJob ? deps.liveJob(id) : store.get(id), stem, buckets);
+        return p ?? { durationSec: 0, peaks: [] };
+      }
       if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
       const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
       if (cached) return toContractPeaks(cached, buckets);
