@@ -2,6 +2,7 @@
  * The main-process core: job store + queue + services, shared by the Electron shell, the web
  * bridge and the CLI. Plain Node (never imports electron).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -18,8 +19,11 @@ import {
   type Settings,
 } from '../preload/contract.ts';
 import { Bus } from './bus.ts';
+import { CoreError } from './core-error.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
+import { MediaThread } from './media-thread.ts';
+import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import { RunnerLock, type LockHolder } from './queue/lock.ts';
 import { WorkerPool, removePartials } from './queue/pool.ts';
@@ -30,6 +34,7 @@ import { JobStore } from './store/job-store.ts';
 import { jobs as jobsTable } from './store/schema.ts';
 import { eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
+import { UploadError, pruneUploads, removeUploadedFile, uploadEntry } from './uploads.ts';
 
 export type { AddOptions } from './jobs.ts';
 
@@ -39,16 +44,21 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
+  /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
+  mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
   startQueue?: boolean;
   /** Where warnings go (a corrupt database moved aside, a lost runner lock); default console.warn. */
   onWarning?: (message: string) => void;
-  /** Extra folder with model manifests/weights (passed to workers). */
-  modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -58,6 +68,10 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** A quick excerpt of a job's song that jumps the queue (jobs:preview). */
+    preview(id: string, startSec?: number, endSec?: number): Promise<Job>;
+    /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
+    addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
     /** Throws CoreError NOT_FOUND. */
     get(id: string): Job;
@@ -71,6 +85,8 @@ export interface Core {
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
     /** Absolute path of a stem file (or 'mix' = the job's input, or a mixdown file name) owned by the job, or null. */
     mediaPath(jobId: string, stem: string): string | null;
+    /** Whether a path is a job's input, output folder, stem or mixdown (what `shell:reveal` may show). */
+    ownsPath(p: string): Promise<boolean>;
     /** Extra (CLI): several jobs at once, missing ids left out. */
     getMany(ids: string[]): Job[];
     /** Extra (CLI `clean`): removes finished job records (and their files when asked); returns how many. */
@@ -96,12 +112,38 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
-  // eslint-disable-next-line prefer-const
-  let pool: WorkerPool;
+  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
+  const lock = new RunnerLock(
+    sqlite,
+    () => {
+      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+      void pool.relinquish();
+    },
+    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
+  );
+  const backend = new SqliteQueueBackend(store, bus, lock.owner);
+  // The pool's callbacks reach services created below; they run only once the queue starts.
+  const pool = new WorkerPool({
+    backend,
+    workerScript: opts.workerScript ?? engineWorkerPath(),
+    size: () => settingsStore.get().concurrency,
+    prepare: (job) => service.prepare(job),
+    onChange: () => scheduleState(),
+    emitProgress: (job) => {
+      bus.emit('job-updated', job);
+    },
+    onProvider: (job, provider, fallbackReason) => {
+      store.setProvider(job.id, provider, fallbackReason);
+      bus.emit('job-updated', job);
+    },
+    cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
+    log: (m) => warn(m),
+  });
   const settingsStore = new SettingsStore(db, () => pool.pump());
   const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
-  const media = createMediaService({ db, store });
+  // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
+  const media = createMediaService({ db, store, thread: new MediaThread(opts.mediaWorkerScript), liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -141,37 +183,17 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  const workerScriptPath = opts.workerScript ?? engineWorkerPath();
-  pool = new WorkerPool({
-    backend,
-    workerScript: async () => workerScriptPath,
-    size: () => settingsStore.get().concurrency,
-    prepare: (job) => service.prepare(job),
-    onChange: scheduleState,
-    emitProgress: (job) => {
-      bus.emit('job-updated', job);
-    },
-    onProvider: (job, provider, fallbackReason) => {
-      store.setProvider(job.id, provider, fallbackReason);
-      bus.emit('job-updated', job);
-    },
-    modelsDir: opts.modelsDir,
-    cancelGraceMs: opts.cancelGraceMs,
-    log: (m) => warn(m),
-  });
-
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
+    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      backend.requeue(r.id);
+      store.requeue(r.id);
     }
   };
   const tryRun = (): boolean => {
@@ -191,37 +213,53 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
-  const seen = new Map<string, string>();
-  const sig = (j: Job) => `${j.status}|${j.progress}|${j.segmentsDone}|${j.provider}|${j.priority}`;
-  bus.on('job-updated', (j) => {
-    if (j.status === 'queued' || j.status === 'running') seen.set(j.id, sig(j));
-    else seen.delete(j.id);
+  const observer = createObserver({
+    sqlite,
+    store,
+    bus,
+    isRunningHere: (id) => pool.isRunningHere(id),
+    pollMs: opts.pollMs ?? 1000,
+    // The runner also requeues jobs whose owner stopped (another process died mid-job).
+    onTick: () => {
+      if (lock.isHeld) recover();
+    },
   });
-  bus.on('job-removed', ({ id }) => seen.delete(id));
-  const activeIds = sqlite.prepare(`select id from jobs where status in ('queued', 'running')`).pluck();
-  const observe = () => {
-    if (closed) return;
+
+  // ---- browser uploads: originals live while their job does ----
+  const uploadedInput = (id: string): string | null => {
+    const r = db.select({ inputPath: jobsTable.inputPath, uploaded: jobsTable.uploaded }).from(jobsTable).where(eq(jobsTable.id, id)).get();
+    return r?.uploaded ? r.inputPath : null;
+  };
+  /** Deletes an uploaded original once no job refers to it any more. */
+  const dropOriginal = (original: string | null) => {
+    if (original && !db.select({ id: jobsTable.id }).from(jobsTable).where(eq(jobsTable.inputPath, original)).get()) removeUploadedFile(dataDir, original);
+  };
+  const pruneOrphanUploads = () => {
     try {
-      const ids = new Set<string>(activeIds.all() as string[]);
-      for (const id of seen.keys()) ids.add(id);
-      const found = new Set<string>();
-      for (const j of store.getMany([...ids])) {
-        found.add(j.id);
-        if (pool.isRunningHere(j.id)) continue;
-        if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
-      }
-      for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
-    } catch {
-      // busy or closing: next tick
+      pruneUploads(dataDir, (dir) => store.anyInputUnder(dir));
+    } catch (e) {
+      warn(`Could not tidy the uploads folder: ${(e as Error).message}`);
     }
   };
-  observe();
-  const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
-  observeTimer.unref();
+  if (opts.host === 'web') pruneOrphanUploads();
+  const addUpload = async (uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>> => {
+    let entry: string;
+    try {
+      entry = uploadEntry(dataDir, uploadId);
+    } catch (e) {
+      if (e instanceof UploadError) throw new CoreError(e.code, e.message);
+      throw e;
+    }
+    const res = await service.addPaths([entry], { ...options, uploaded: true });
+    // Nothing of it became a job (e.g. a folder with no audio): nothing keeps the files.
+    const dir = path.dirname(entry);
+    if (!store.anyInputUnder(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    return res;
+  };
 
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
-    const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
+    const eng = await engineDiagnostics();
     return {
       appVersion: opts.appVersion,
       contractVersion: CONTRACT_VERSION,
@@ -233,6 +271,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       ffmpeg: eng.ffmpeg,
       models: eng.models,
       providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
+      workers: pool.plan(),
       databasePath: dbPath,
       dataDir,
     };
@@ -245,6 +284,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      preview: (id, startSec, endSec) => service.preview(id, startSec, endSec),
+      addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
@@ -259,11 +300,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) }),
+      remove: async (id, deleteFiles) => {
+        const original = uploadedInput(id);
+        await service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) });
+        dropOriginal(original);
+      },
       reorder: (id, beforeId) => store.reorder(id, beforeId),
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
       mediaPath: (id, stem) => media.mediaPath(id, stem),
+      ownsPath: (p) => media.ownsPath(p),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? pool.runningJob(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
@@ -271,7 +317,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.removeRecord(j.id, deleteFiles);
+        for (const j of jobs) {
+          const original = uploadedInput(j.id);
+          service.removeRecord(j.id, deleteFiles);
+          dropOriginal(original);
+        }
+        pruneOrphanUploads();
         return jobs.length;
       },
     },
@@ -299,8 +350,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       closed = true;
       if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
-      clearInterval(observeTimer);
+      observer.close();
       await pool.close();
+      await media.close();
       lock.release();
       sqlite.close();
     },
@@ -308,6 +360,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   return core;
 }
 
-function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
-  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider' | 'readySamples'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider, readySamples: j.readySamples ?? null };
 }

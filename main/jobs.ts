@@ -6,13 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
+import { probeAudio } from '../engine/decode.ts';
 import { toErrorInfo } from '../engine/errors.ts';
 import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
-import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
+import { FRESH_RUN, optionsKey, type JobStore, type NewBatchRow, type NewJobRow } from './store/job-store.ts';
+import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
@@ -20,10 +22,59 @@ import { removePartials, type PrepareResult } from './queue/pool.ts';
 export type AddOptions = Partial<JobOptions> & {
   /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
   outputDir?: string;
+  /** Quick excerpt: separate only this span (seconds) of each file, into `<track> [start-end]`. */
+  excerpt?: { startSec: number; endSec: number };
+  /** Queue priority (higher runs first); a preview jumps the queue. */
+  priority?: number;
+  /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
+  uploaded?: boolean;
 };
+
+/** The cache/skip key of a job: its output-changing options, and its excerpt span if any. */
+export function jobKey(job: { options: JobOptions; excerpt?: { startSec: number; endSec: number } | null }): string {
+  return excerptKey(optionsKey(job.options), job.excerpt ?? null);
+}
+function excerptKey(key: string, e: { startSec: number; endSec: number } | null): string {
+  return e ? `${key}|excerpt:${e.startSec}-${e.endSec}` : key;
+}
+
+/** `60-90`, `1:00-1:30.5`: how an excerpt span is written (folder names, messages). */
+export function spanLabel(e: { startSec: number; endSec: number }): string {
+  const f = (s: number) => {
+    const m = Math.floor(s / 60);
+    const r = Math.round((s - 60 * m) * 1000) / 1000;
+    return m ? `${m}:${r < 10 ? '0' : ''}${r}` : String(r);
+  };
+  return `${f(e.startSec)}-${f(e.endSec)}`;
+}
+
+/** Parses `60-90`, `1:00-1:30`, `75.5-1:40` (seconds or m:ss, both ends); null if malformed. */
+export function parseSpan(text: string): { startSec: number; endSec: number } | null {
+  const m = /^\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*-\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) return null;
+  const sec = (t: string) => {
+    const [a, b] = t.split(':');
+    if (b === undefined) return Number(a);
+    const s = Number(b);
+    return s >= 60 ? NaN : Number(a) * 60 + s;
+  };
+  const startSec = sec(m[1]);
+  const endSec = sec(m[2]);
+  return Number.isFinite(startSec) && Number.isFinite(endSec) ? { startSec, endSec } : null;
+}
+
+/** One line for a span that cannot be separated (end before start, zero length), or null. */
+export function spanProblem(e: { startSec: number; endSec: number }, durationSec: number | null): string | null {
+  const label = spanLabel(e);
+  if (e.endSec < e.startSec) return `Excerpt ${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`;
+  if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
+  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${spanLabel({ startSec: 0, endSec: Math.floor(durationSec * 100) / 100 }).slice(2)} long; choose a span that ends by then.`;
+  return null;
+}
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
+const HASH_PIECE = 256 * 1024;
 
 /** sha256 over the size and the first and last MiB of a file (independent of mtime and name). */
 export async function contentHash(file: string): Promise<string> {
@@ -32,14 +83,19 @@ export async function contentHash(file: string): Promise<string> {
     const { size } = await fh.stat();
     const h = createHash('sha256');
     h.update(`demix-v1:${size}:`);
-    const head = Buffer.alloc(Math.min(HASH_SPAN, size));
-    await fh.read(head, 0, head.length, 0);
-    h.update(head);
+    // Read and hash in 256 KiB pieces: each read is I/O, so the event loop runs between them.
+    const buf = Buffer.alloc(HASH_PIECE);
+    const span = async (start: number, length: number) => {
+      for (let off = 0; off < length; off += HASH_PIECE) {
+        const n = Math.min(HASH_PIECE, length - off);
+        const { bytesRead } = await fh.read(buf, 0, n, start + off);
+        h.update(bytesRead === n ? buf.subarray(0, n) : Buffer.concat([buf.subarray(0, bytesRead), Buffer.alloc(n - bytesRead)]));
+      }
+    };
+    await span(0, Math.min(HASH_SPAN, size));
     if (size > HASH_SPAN) {
       const tailLen = Math.min(HASH_SPAN, size - HASH_SPAN);
-      const tail = Buffer.alloc(tailLen);
-      await fh.read(tail, 0, tailLen, size - tailLen);
-      h.update(tail);
+      await span(size - tailLen, tailLen);
     }
     return h.digest('hex');
   } finally {
@@ -117,7 +173,8 @@ export class JobsService {
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
     const s = this.settings();
-    const { outputDir, ...rest } = opts;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { outputDir, uploaded, ...rest } = opts;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const parsed = JobOptions.safeParse({
       modelId: s.modelId,
@@ -148,7 +205,9 @@ export class JobsService {
     const loose: Candidate[] = [];
     const folders: { root: string; files: FoundFile[] }[] = [];
     const seen = new Set<string>();
+    let n = 0;
     for (const raw of paths) {
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
       const p = path.resolve(raw);
       let st: fs.Stats;
       try {
@@ -164,7 +223,9 @@ export class JobsService {
           rejected.push({ path: p, reason: `No audio files found in this folder${skipped ? ` (${skipped} other file${skipped === 1 ? '' : 's'} skipped)` : ''}.` });
           continue;
         }
-        folders.push({ root: p, files: files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true)) });
+        const fresh = files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true));
+        // The same folder (or one inside a folder already given) adds no second, empty batch.
+        if (fresh.length) folders.push({ root: p, files: fresh });
         continue;
       }
       if (!st.isFile()) {
@@ -187,16 +248,49 @@ export class JobsService {
     const jobs: Job[] = [];
     const batches: Batch[] = [];
     const now = Date.now();
-    const key = optionsKey(options);
+    const excerpt = opts?.excerpt ?? null;
+    if (excerpt) {
+      // An excerpt is of one song: folders are refused, every file's span is checked up front.
+      for (const f of folders) rejected.push({ path: f.root, reason: 'An excerpt is taken from a song file, not a folder: give the file itself.' });
+      folders.length = 0;
+      const ok: Candidate[] = [];
+      for (const c of loose) {
+        let dur: number | null;
+        try {
+          dur = (await probeAudio(c.file.path)).durationSec;
+        } catch {
+          dur = null; // the engine reports unreadable input precisely
+        }
+        const problem = spanProblem(excerpt, dur);
+        if (problem) rejected.push({ path: c.file.path, reason: problem });
+        else ok.push(c);
+      }
+      loose.splice(0, loose.length, ...ok);
+    }
+    const key = excerptKey(optionsKey(options), excerpt);
     const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
+    // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
+    // output folder (and is answered from the cache) instead of getting a "song (flac)" twin.
+    const hashes = new Map<string, string>();
+    if (opts?.uploaded) {
+      for (const f of [...loose.map((c) => c.file), ...folders.flatMap((x) => x.files)]) {
+        try {
+          hashes.set(f.path, await contentHash(f.path));
+        } catch {
+          // unreadable: prepare() reports it
+        }
+      }
+    }
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
       // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
       // gets its own folder, never one another job (of this call or an earlier one) writes into.
-      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs);
+      const hash = hashes.get(f.path) ?? null;
+      const base = jobOutputDir(outputRoot, options.modelId, f.path, relative);
+      const outDir = this.uniqueOutputDir(excerpt ? `${base} [${spanLabel(excerpt)}]` : base, f.path, usedDirs, hash);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
@@ -224,23 +318,43 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        priority: opts?.priority ?? 0,
+        excerptStart: excerpt?.startSec ?? null,
+        excerptEnd: excerpt?.endSec ?? null,
+        ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
+    // Per-file checks and inserts yield to the event loop regularly, and inserts go in
+    // transactions of at most INSERT_CHUNK rows: a 2,000-file folder never freezes the core.
+    const buildAll = async (cands: Candidate[], relative: (c: Candidate) => string | null): Promise<NewJobRow[]> => {
+      const rows: NewJobRow[] = [];
+      for (let i = 0; i < cands.length; i++) {
+        if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+        const r = build(cands[i], relative(cands[i]));
+        if (r) rows.push(r);
+      }
+      return rows;
+    };
+    const enqueueChunked = async (batch: NewBatchRow | null, rows: NewJobRow[]) => {
+      let first = true;
+      for (let i = 0; i < rows.length || (first && batch); i += INSERT_CHUNK) {
+        if (!first) await yieldToLoop();
+        const res = this.backend.enqueue(first ? batch : null, rows.slice(i, i + INSERT_CHUNK));
+        first = false;
+        jobs.push(...res.jobs);
+        if (res.batch) batches.push(res.batch);
+      }
+    };
     for (const folder of folders) {
       const batchId = newId('b');
       const before = rejected.length;
-      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is NewJobRow => r !== null);
+      const rows = await buildAll(folder.files.map((f) => ({ file: f, batchId })), (c) => c.file.relativePath);
       const skipped = rejected.length - before;
-      const res = this.backend.enqueue(
-        { id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now },
-        rows,
-      );
-      jobs.push(...res.jobs);
-      if (res.batch) batches.push(res.batch);
+      await enqueueChunked({ id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now }, rows);
     }
-    const looseRows = loose.map((c) => build(c, null)).filter((r): r is NewJobRow => r !== null);
-    if (looseRows.length) jobs.push(...this.backend.enqueue(null, looseRows).jobs);
+    const looseRows = await buildAll(loose, () => null);
+    if (looseRows.length) await enqueueChunked(null, looseRows);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
@@ -250,8 +364,8 @@ export class JobsService {
    * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
    * neither earlier in this call (`used`) nor in any job on record.
    */
-  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>): string {
-    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath);
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null = null): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath, inputHash);
     if (free(base)) return base;
     const ext = path.extname(inputPath).slice(1) || 'audio';
     const stem = `${trackName(inputPath)} (${ext}`;
@@ -259,6 +373,36 @@ export class JobsService {
       const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
       if (free(d)) return d;
     }
+  }
+
+  /**
+   * "Preview 30 s": an excerpt of a job's song as a job of its own, ahead of everything queued.
+   * Default span: 30 s starting a third into the song (the whole song when it is shorter).
+   */
+  async preview(id: string, startSec?: number, endSec?: number): Promise<Job> {
+    const src = this.store.get(id);
+    if (src.excerpt) throw new CoreError('CONFLICT', `${src.name} is already an excerpt; preview the whole song's job instead.`);
+    let span: { startSec: number; endSec: number };
+    if (startSec !== undefined && endSec !== undefined) span = { startSec, endSec };
+    else {
+      let dur: number | null = src.durationSec;
+      if (dur == null) {
+        try {
+          dur = (await probeAudio(src.inputPath)).durationSec;
+        } catch (e) {
+          throw new CoreError('BAD_REQUEST', `${src.name}: ${(e as Error).message}`);
+        }
+      }
+      if (!dur) throw new CoreError('BAD_REQUEST', `${src.name}: its length is unknown, so no preview span can be chosen; separate the whole song.`);
+      const start = startSec ?? Math.min(Math.floor(dur / 3), Math.max(0, Math.floor(dur - 30)));
+      span = { startSec: start, endSec: endSec ?? Math.min(start + 30, Math.floor(dur * 1000) / 1000) };
+    }
+    const row = this.store.row(id);
+    const top = Math.max(0, ...this.store.queuedOrder().map((j) => j.priority));
+    const res = await this.addPaths([src.inputPath], { ...src.options, outputDir: row?.outputRoot ?? undefined, excerpt: span, priority: top + 1 });
+    if (res.jobs[0]) return res.jobs[0];
+    const why = res.rejected[0]?.reason ?? 'it could not be queued';
+    throw new CoreError(why.startsWith(SKIPPED_PREFIX) ? 'CONFLICT' : 'BAD_REQUEST', `Preview of ${src.name}: ${why}`);
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -309,7 +453,7 @@ export class JobsService {
       return { run: false };
     }
     if (hash) {
-      const hit = this.store.findCacheHit(hash, optionsKey(job.options), job.id);
+      const hit = this.store.findCacheHit(hash, jobKey(job), job.id);
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);
@@ -381,7 +525,8 @@ export class JobsService {
   /** Deletes a finished job's record now (and its files when asked). */
   removeRecord(id: string, deleteFiles: boolean): void {
     const job = this.store.get(id);
-    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    // A stem file another job also lists (a cache hit in the same folder) stays.
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path).filter((p) => !this.store.stemPathShared(p, id)) : [];
     this.store.delete(id);
     if (deleteFiles) {
       for (const f of files) fs.rmSync(f, { force: true });

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AUDIO_EXTENSIONS } from '../engine/audio-files.ts';
+import { YIELD_EVERY, yieldToLoop } from './yield.ts';
 
 const EXTENSIONS = new Set(AUDIO_EXTENSIONS.map((e) => `.${e}`));
 
@@ -65,8 +66,13 @@ export function isAudioFile(file: string, exts: Set<string>): boolean {
   const ext = path.extname(file).toLowerCase();
   if (exts.has(ext)) return true;
   // Known non-audio types are not opened; anything else is sniffed.
-  if (/^\.(jpe?g|png|gif|bmp|webp|txt|md|pdf|nfo|cue|log|m3u8?|pls|json|xml|html?|zip|rar|7z|db|ini|exe|dll|doc|docx)$/.test(ext)) return false;
+  if (isKnownNonAudioName(file)) return false;
   return sniffFile(file);
+}
+
+/** Names whose extension says "not audio" (images, text, documents, archives…): never sniffed. */
+export function isKnownNonAudioName(file: string): boolean {
+  return /^\.(jpe?g|png|gif|bmp|webp|txt|md|pdf|nfo|cue|log|m3u8?|pls|json|xml|html?|zip|rar|7z|db|ini|exe|dll|doc|docx)$/.test(path.extname(file).toLowerCase());
 }
 
 /** Recursively lists audio files under `root`, sorted by relative path. */
@@ -75,6 +81,7 @@ export async function scanFolder(root: string): Promise<ScanResult> {
   const files: FoundFile[] = [];
   let skipped = 0;
   const seen = new Set<string>();
+  let visited = 0;
   const stack: string[] = [root];
   while (stack.length) {
     const dir = stack.pop()!;
@@ -93,6 +100,7 @@ export async function scanFolder(root: string): Promise<ScanResult> {
       continue;
     }
     for (const ent of entries) {
+      if (++visited % YIELD_EVERY === 0) await yieldToLoop();
       if (isHiddenOrSystem(ent.name)) continue;
       const full = path.join(dir, ent.name);
       let isDir = ent.isDirectory();

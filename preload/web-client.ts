@@ -9,12 +9,16 @@ import {
   CONTRACT_VERSION,
   DemixRemoteError,
   eventNames,
+  type Batch,
   type Channel,
   type DemixApi,
   type EventName,
   type EventPayload,
+  type Job,
   type RequestOf,
   type ResponseOf,
+  type UploadOptions,
+  type UploadResult,
   type WireResult,
 } from './contract.ts';
 
@@ -40,6 +44,8 @@ export interface WebClientOptions {
   reconnect?: { minDelayMs?: number; maxDelayMs?: number };
   /** Called when the event stream connects (true) or drops (false). */
   onConnectionChange?(connected: boolean): void;
+  /** Uploads use XMLHttpRequest when there is one (upload progress); else fetch (progress only at the end). */
+  XMLHttpRequest?: typeof XMLHttpRequest | null;
 }
 
 export interface WebClient extends DemixApi {
@@ -48,6 +54,9 @@ export interface WebClient extends DemixApi {
 }
 
 type AnyListener = (payload: unknown) => void;
+
+/** Jobs per `jobs:list` page when re-syncing after a reconnect. */
+const RESYNC_PAGE = 1000;
 
 export function createWebClient(opts: WebClientOptions): WebClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
@@ -99,16 +108,109 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     throw new DemixRemoteError('INTERNAL', `Demix answered ${res.status} with an unexpected body.`);
   }
 
-  /** After a reconnect, events may have been missed: replay the current state as events. */
+  /** Turns the bridge's answer to an upload into the result or a DemixRemoteError. */
+  function uploadAnswer(status: number, text: string, name: string): UploadResult {
+    if (status === 401) throw new DemixRemoteError('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.');
+    let body: WireResult<UploadResult> | null;
+    try {
+      body = JSON.parse(text) as WireResult<UploadResult>;
+    } catch {
+      body = null;
+    }
+    if (body && body.ok === true) return body.value;
+    if (body && body.ok === false && body.error) throw new DemixRemoteError(body.error.code, body.error.message);
+    if (status === 413) throw new DemixRemoteError('BAD_REQUEST', `${name} is larger than the upload limit (Settings → Largest upload).`);
+    throw new DemixRemoteError('INTERNAL', `Demix answered ${status} to the upload of ${name} without a readable body.`);
+  }
+
+  function upload(file: Blob, o: UploadOptions): Promise<UploadResult> {
+    const url = `${base}/api/upload/${encodeURIComponent(o.uploadId)}?path=${encodeURIComponent(o.relativePath)}`;
+    const name = o.relativePath.split('/').pop() ?? o.relativePath;
+    const aborted = () => Object.assign(new Error(`The upload of ${name} was canceled.`), { name: 'AbortError' });
+    const lost = () => new DemixRemoteError('INTERNAL', `Lost the connection while uploading ${name}: is \`demix serve\` still running?`);
+    if (o.signal?.aborted) return Promise.reject(aborted());
+    const XHR = opts.XMLHttpRequest === undefined ? (globalThis as { XMLHttpRequest?: typeof XMLHttpRequest }).XMLHttpRequest : opts.XMLHttpRequest;
+    if (XHR) {
+      return new Promise<UploadResult>((resolve, reject) => {
+        const xhr = new XHR();
+        xhr.open('PUT', url);
+        xhr.setRequestHeader('Authorization', `Bearer ${opts.token}`);
+        xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+        xhr.upload.onprogress = (e) => o.onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+        xhr.onload = () => {
+          try {
+            const r = uploadAnswer(xhr.status, xhr.responseText, name);
+            o.onProgress?.(file.size, file.size);
+            resolve(r);
+          } catch (e) {
+            reject(e);
+          }
+        };
+        xhr.onerror = () => reject(lost());
+        xhr.onabort = () => reject(aborted());
+        o.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+        o.onProgress?.(0, file.size);
+        xhr.send(file);
+      });
+    }
+    return (async () => {
+      o.onProgress?.(0, file.size);
+      let res: Response;
+      try {
+        res = await doFetch(url, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${opts.token}`, 'Content-Type': 'application/octet-stream' },
+          body: file,
+          signal: o.signal,
+        });
+      } catch {
+        throw o.signal?.aborted ? aborted() : lost();
+      }
+      const r = uploadAnswer(res.status, await res.text(), name);
+      o.onProgress?.(file.size, file.size);
+      return r;
+    })();
+  }
+
+  /** Ids of the jobs this client has told its listeners about (to notice removals while disconnected). */
+  const known = new Set<string>();
+  const track = (event: EventName, payload: unknown) => {
+    const id = (payload as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    if (event === 'job-updated') known.add(id);
+    else if (event === 'job-removed') known.delete(id);
+  };
+
+  /**
+   * After a reconnect, events may have been missed: replay the current state as events, every
+   * job (page by page, not only the first page), and a `job-removed` for each job this client
+   * knew that is gone.
+   */
   async function resync() {
     try {
-      const [list, state] = await Promise.all([invoke('jobs:list', {}), invoke('queue:state', {})]);
-      for (const job of list.jobs) emit('job-updated', job);
-      for (const batch of list.batches) emit('batch-updated', batch);
+      const state = await invoke('queue:state', {});
+      const jobs = new Map<string, Job>();
+      const batches = new Map<string, Batch>();
+      for (let offset = 0, total = Infinity; offset < total; ) {
+        const page = await invoke('jobs:list', { limit: RESYNC_PAGE, offset });
+        total = page.total;
+        for (const j of page.jobs) jobs.set(j.id, j);
+        for (const b of page.batches) batches.set(b.id, b);
+        if (page.jobs.length === 0) break;
+        offset += page.jobs.length;
+      }
+      for (const id of [...known]) if (!jobs.has(id)) emitTracked('job-removed', { id });
+      for (const job of jobs.values()) emitTracked('job-updated', job);
+      for (const batch of batches.values()) emit('batch-updated', batch);
       emit('queue-state', state);
     } catch {
       // The next reconnect tries again.
     }
+  }
+
+  function emitTracked(event: EventName, payload: unknown) {
+    track(event, payload);
+    emit(event, payload);
   }
 
   function connect() {
@@ -136,7 +238,7 @@ export function createWebClient(opts: WebClientOptions): WebClient {
       } catch {
         return;
       }
-      if (typeof msg.event === 'string' && (eventNames as string[]).includes(msg.event)) emit(msg.event as EventName, msg.payload);
+      if (typeof msg.event === 'string' && (eventNames as string[]).includes(msg.event)) emitTracked(msg.event as EventName, msg.payload);
     };
     ws.onerror = () => {
       /* onclose follows */
@@ -184,6 +286,9 @@ export function createWebClient(opts: WebClientOptions): WebClient {
         set.delete(l);
         disconnectIfIdle();
       };
+    },
+    upload(file, o) {
+      return upload(file, o);
     },
     mediaUrl(jobId, stem) {
       return `${base}/media/${encodeURIComponent(jobId)}/${encodeURIComponent(stem)}?token=${encodeURIComponent(opts.token)}`;

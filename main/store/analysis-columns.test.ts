@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { Job as JobSchema } from '../../preload/contract.ts';
 import { Bus } from '../bus.ts';
 import { fmtMusic } from '../cli/format.ts';
-import { tempDir } from '../queue/test-harness.ts';
+import { tempDir } from '../../testing/test-harness.ts';
 import { openDatabase } from './db.ts';
 import { decodeBeats, JobStore, optionsKey } from './job-store.ts';
 

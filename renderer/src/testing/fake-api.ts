@@ -73,6 +73,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       shifts: 0,
       device: 'auto',
       concurrency: 1,
+      maxUploadBytes: 2 * 1024 * 1024 * 1024,
     },
 
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
@@ -132,7 +133,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     const b = fake.batches.get(batchId);
     if (!b) return;
     const members = [...fake.jobs.values()].filter((j) => j.batchId === batchId);
-    const next = { ...b, done: members.filter((j) => j.status === 'done').length, failed: members.filter((j) => j.status === 'failed').length };
+    const next = { ...b, done: members.filter((j) => j.status === 'done').length, failed: members.filter((j) => j.status === 'failed').length, canceled: members.filter((j) => j.status === 'canceled').length };
     fake.batches.set(batchId, next);
     fake.emit('batch-updated', next);
   }
@@ -190,7 +191,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
         for (const p of req.paths as string[]) {
           const files = fake.folders.get(p);
           if (files) {
-            const batch: Batch = { id: `batch${++seq}`, sourceFolder: p, outputDir: fake.settings.outputDir, total: 0, done: 0, failed: 0, skipped: 0, createdAt: created++ };
+            const batch: Batch = { id: `batch${++seq}`, sourceFolder: p, outputDir: fake.settings.outputDir, total: 0, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: created++ };
             for (const f of files) {
               if (AUDIO.test(f)) jobs.push(newJob(`${p}/${f}`, batch));
               else rejected.push({ path: `${p}/${f}`, reason: 'not an audio file' });
@@ -257,6 +258,11 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
           return Math.max(0, Math.min(1, v * (0.85 + 0.15 * Math.sin(i * 12.9898 + seed))));
         });
         return { durationSec: dur, peaks };
+      }
+      case 'jobs:stream-info': {
+        const j = fake.jobs.get(req.id) ?? notFound(req.id);
+        const stems = j.stems.length ? j.stems.map((s) => s.name) : ['drums', 'bass', 'other', 'vocals'];
+        return { stems, sampleRate: 44100, durationSec: j.durationSec ?? 12, readySamples: j.status === 'done' ? null : (j.readySamples ?? 0) };
       }
       case 'queue:pause':
         fake.paused = true;
