@@ -99,6 +99,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   const program = new Command('demix')
     .description('Separate songs into stems (drums, bass, other, vocals) on your own machine.')
     .version(appVersion(), '-V, --version')
+    .option('--licenses', "print Demix's licence and the third-party notices (ffmpeg, Electron, ONNX Runtime, npm packages, model weights)")
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
     .exitOverride();
@@ -298,6 +299,11 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         setCode(1);
         return;
       }
+      if (!o.rendererDir) {
+        const { ensureRenderer } = await import('./bridge/ensure-renderer.ts');
+        const { appRoot } = await import('./app-root.ts');
+        await ensureRenderer(appRoot(), (m) => io.err.write(`${m}\n`));
+      }
       const core = await openCore(o.dataDir, io, 'web', true);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -336,6 +342,11 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
   });
   if (argv.length <= 2) {
     program.outputHelp();
+    return 0;
+  }
+  if (argv[2] === '--licenses') {
+    const [{ licensesText }, { appRoot }] = await Promise.all([import('./cli/licenses.ts'), import('./app-root.ts')]);
+    io.out.write(await licensesText(appRoot()));
     return 0;
   }
   try {
