@@ -9,6 +9,8 @@ export type ClipMode = 'rescale' | 'clamp';
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
 export interface SeparateOptions {
+  /** Tag in this run's temp file names (`<stem>.<ext>.<tag>.partial`), so two runs of one job never share temp files. */
+  runTag?: string;
   format: OutputFormat;
   bits: BitDepth;
   clipMode: ClipMode;
@@ -23,6 +25,12 @@ export interface SeparateOptions {
    * reference always runs it; measured SDR is unchanged (see engine/separator.test.ts).
    */
   skipCoveredTail?: boolean;
+  /**
+   * Separate only this span of the input (seconds): the model also sees up to half a segment of
+   * context on each side, which is trimmed off exactly, so every stem is exactly
+   * round(endSec·rate) − round(startSec·rate) frames long.
+   */
+  excerpt?: { startSec: number; endSec: number } | null;
 }
 
 export const DEFAULT_SEPARATE_OPTIONS: SeparateOptions = {
@@ -42,6 +50,11 @@ export interface Progress {
   /** Seconds left, estimated from the steady-state segment time; null until known. */
   etaSec: number | null;
   stage: 'loading' | 'separating' | 'finishing';
+  /**
+   * Frames per stem written to the stems' `*.partial` data and final: no later segment changes
+   * them (progressive playback serves exactly this prefix while the job runs).
+   */
+  readyFrames: number;
 }
 
 export interface StemFile {
@@ -57,6 +70,8 @@ export interface SeparateResult {
   durationSec: number;
   /** Execution provider that actually ran the model. */
   provider: string;
+  /** Why the preferred provider was not used, or failed mid-job and the CPU finished (null: none). */
+  fallbackReason?: string | null;
   timings: {
     totalMs: number;
     /** Sum of session.run wall time. */

@@ -16,7 +16,7 @@ export interface InitMessage {
   device: DeviceChoice;
   /** Extra folder to look for model manifests/weights in (user models folder). */
   modelsDir?: string;
-  /** ONNX Runtime intra-op threads (default: all cores). */
+  /** ONNX Runtime intra-op threads: the pool gives each worker its share of the cores (default: all cores). */
   threads?: number;
 }
 export interface RunMessage {
@@ -40,6 +40,8 @@ export interface ReadyMessage {
   type: 'ready';
   modelId: string;
   provider: string;
+  /** Why a requested or preferred provider was not used (shown to the user), or null. */
+  fallbackReason: string | null;
 }
 export interface InitErrorMessage {
   type: 'init-error';

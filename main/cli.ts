@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { JobStatus, type BitDepth } from '../preload/contract.ts';
 import { createCore, type Core } from './core.ts';
 import { isCoreError } from './core-error.ts';
-import { checkOutputRoot, SKIPPED_PREFIX } from './jobs.ts';
+import { checkOutputRoot, parseSpan, spanProblem, SKIPPED_PREFIX } from './jobs.ts';
 import { resolveDataDir } from './paths.ts';
 import { waitForJobs, type WaitIO } from './cli/wait.ts';
 import { fmtSeconds, truncate } from './cli/format.ts';
@@ -35,6 +35,13 @@ function parseBits(v: string): BitDepth {
   const b = map[v];
   if (!b) throw new InvalidArgumentError('use 16, 24 or 32f');
   return b;
+}
+function parseExcerpt(v: string): { startSec: number; endSec: number } {
+  const span = parseSpan(v);
+  if (!span) throw new InvalidArgumentError('write START-END in seconds or m:ss, e.g. 60-90 or 1:00-1:30');
+  const problem = spanProblem(span, null);
+  if (problem) throw new InvalidArgumentError(problem.replace(/^Excerpt [^:]*: /, ''));
+  return span;
 }
 function parseIntArg(min: number, max: number) {
   return (v: string): number => {
@@ -63,21 +70,24 @@ function reportRunner(core: Core, io: CliIO): void {
   );
 }
 
-/** Waits for jobs, handling Ctrl-C (cancels them); prints the summary; returns the exit code. */
+/**
+ * Waits for jobs, handling Ctrl-C / SIGTERM: the jobs stay resumable (running ones stop at the
+ * next segment and go back to queued when the core closes, queued ones stay queued; no partial
+ * files are left), and the same command run again finishes them. Prints the summary; returns
+ * the exit code.
+ */
 async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: number, extra: { skipped: number; bad: number }): Promise<number> {
   const ac = new AbortController();
   let interrupted = false;
   const onSig = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    io.err.write('\ndemix: interrupted; canceling these jobs (Ctrl-C again to quit at once)…\n');
-    for (const id of ids) {
-      try {
-        core.jobs.cancel(id);
-      } catch {
-        // already finished
-      }
-    }
+    io.err.write(
+      core.runner.isRunner()
+        ? '\ndemix: interrupted; stopping at the next segment and leaving these jobs queued: run the same command again to finish them (Ctrl-C again to quit at once)…\n'
+        : '\ndemix: interrupted; these jobs stay queued in the other Demix process that runs the queue.\n',
+    );
+    ac.abort();
   };
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
@@ -86,10 +96,13 @@ async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: n
     const providers = [...s.providers].filter((p) => p !== 'cache');
     const parts = [`${s.done} done`, `${s.failed + extra.bad} failed`, `${extra.skipped} skipped`];
     if (s.canceled) parts.push(`${s.canceled} canceled`);
+    const left = ids.length - s.done - s.failed - s.canceled;
+    if (interrupted && left > 0) parts.push(`${left} left queued`);
     io.out.write(`\n${parts.join(', ')} in ${fmtSeconds(Date.now() - started)}${providers.length ? ` (execution provider: ${providers.join(', ')})` : ''}.\n`);
     if (interrupted) return 130;
     return s.failed + extra.bad > 0 || s.canceled > 0 ? 1 : 0;
   } finally {
+    // A second signal while the core closes (the running segment ends) quits at once (default action).
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
   }
@@ -100,8 +113,12 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .description('Separate songs into stems (drums, bass, other, vocals) on your own machine.')
     .version(appVersion(), '-V, --version')
     .option('--licenses', "print Demix's licence and the third-party notices (ffmpeg, Electron, ONNX Runtime, npm packages, model weights)")
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+      // One line per usage error: "demix: <what is wrong, and the valid choices>".
+      outputError: (s, write) => write(`demix: ${s.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .exitOverride();
 
   program
@@ -114,27 +131,32 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--two-stems <stem>', 'keep this stem and its complement (no_<stem>), e.g. vocals')
     .option('--shifts <n>', 'random time shifts averaged (slower, slightly better)', parseIntArg(0, 20))
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']))
-    .option('--clip-mode <mode>', 'rescale (default) or clamp')
+    .addOption(new Option('--clip-mode <mode>', 'rescale (default) scales a stem down if it would clip; clamp clips it').choices(['rescale', 'clamp']))
     .option('--model <id>', 'model id (see `demix doctor`)')
+    .option('--excerpt <span>', 'separate only START-END of each file (seconds or m:ss, e.g. 60-90), into "<track> [START-END]"', parseExcerpt)
     .addOption(dataDirOption())
     .action(async (paths: string[], o) => {
       const started = Date.now();
+      // Every flag is checked before anything is created (output folder, database).
+      const { listModels } = await import('../models/registry.ts');
+      const models = listModels();
+      if (o.model && !models.some((m) => m.id === o.model)) {
+        throw new InvalidArgumentError(`unknown model "${o.model}": use one of ${models.map((m) => m.id).join(', ')} (add a manifest to the models folder to add one)`);
+      }
+      if (o.twoStems) {
+        // Without --model the model comes from the settings: accept a stem any model knows, the core checks the rest.
+        const pool = o.model ? models.filter((m) => m.id === o.model) : models;
+        const stems = [...new Set(pool.flatMap((m) => m.stems))];
+        if (!stems.includes(o.twoStems)) {
+          throw new InvalidArgumentError(`--two-stems "${o.twoStems}" is not a stem of ${o.model ? `model ${o.model}` : 'the installed models'}: use one of ${stems.join(', ')}`);
+        }
+      }
       const outputDir = path.resolve(o.output);
       const bad = checkOutputRoot(outputDir);
       if (bad) {
         io.err.write(`demix: ${bad.message}\n`);
         setCode(1);
         return;
-      }
-      if (o.clipMode && o.clipMode !== 'rescale' && o.clipMode !== 'clamp') throw new InvalidArgumentError('--clip-mode must be rescale or clamp');
-      if (o.model) {
-        const { listModels } = await import('../models/registry.ts');
-        const ids = listModels().map((m) => m.id);
-        if (!ids.includes(o.model)) {
-          io.err.write(`demix: unknown model "${o.model}": available: ${ids.join(', ')} (add a manifest to the models folder to add one).\n`);
-          setCode(2);
-          return;
-        }
       }
       const core = await openCore(o.dataDir, io, 'cli', true);
       try {
@@ -148,6 +170,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
           device: o.device,
           modelId: o.model,
           clipMode: o.clipMode,
+          excerpt: o.excerpt,
         });
         let skipped = 0;
         let badInputs = 0;
@@ -205,7 +228,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--no-wait', 'only re-queue; do not wait')
     .addOption(dataDirOption())
     .action(async (id: string | undefined, o) => {
-      if (!id && !o.failed) throw new InvalidArgumentError('give a job id or --failed');
+      if (!id && !o.failed) throw new InvalidArgumentError('retry needs a job id (see `demix jobs`) or --failed');
+      if (id && o.failed) throw new InvalidArgumentError('retry takes a job id or --failed, not both');
       const started = Date.now();
       const core = await openCore(o.dataDir, io, 'cli', o.wait !== false);
       try {
@@ -259,6 +283,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   program
     .command('doctor')
     .description('check ffmpeg, the model weights and the execution providers')
+    .option('--recheck', 'run the GPU providers\' self-check again (one segment on each GPU provider and on the CPU)')
+    .option('--bench', 'time one segment on every available provider and show its realtime factor')
     .addOption(dataDirOption())
     .action(async (o) => {
       const { engineDiagnostics } = await import('../engine/doctor.ts');
@@ -278,6 +304,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       const { providerOrder } = await import('../engine/session.ts');
       const order = providerOrder('auto');
       io.out.write(`providers: available ${d.providers.available.join(', ') || 'none'}; --device auto uses ${order[0] ?? 'cpu'}${order.length > 1 ? ` (then ${order.slice(1).join(', ')} as fallback)` : ''}\n`);
+      if (o.recheck || o.bench) await providerChecks(io, { recheck: Boolean(o.recheck), bench: Boolean(o.bench) });
       io.out.write(`data:      ${resolveDataDir(o.dataDir)}\n`);
       io.out.write(ok ? 'All good.\n' : 'Problems found (see above).\n');
       if (!ok) setCode(1);
@@ -291,14 +318,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--renderer-dir <dir>', 'built renderer to serve (default: dist/renderer)')
     .addOption(dataDirOption())
     .action(async (o) => {
-      let startBridge: (opts: Record<string, unknown>) => Promise<{ url: string; token: string; close(): Promise<void> }>;
-      try {
-        ({ startBridge } = (await import('./bridge/server.ts')) as unknown as { startBridge: typeof startBridge });
-      } catch (e) {
-        io.err.write(`demix: the web bridge is not available in this build (${(e as Error).message}).\n`);
-        setCode(1);
-        return;
-      }
+      const { startBridge } = await import('./bridge/server.ts');
       if (!o.rendererDir) {
         const { ensureRenderer } = await import('./bridge/ensure-renderer.ts');
         const { appRoot } = await import('./app-root.ts');
@@ -318,7 +338,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       } catch (e) {
         await core.close();
         const err = e as NodeJS.ErrnoException;
-        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} is already in use: choose another with --port` : err.message}\n`);
+        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} on 127.0.0.1 is already in use: choose another with --port (or --port 0 for any free port)` : err.message}\n`);
         setCode(1);
         return;
       }
@@ -353,16 +373,44 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
     await program.parseAsync(argv);
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    // InvalidArgumentError is a CommanderError: check it first. Thrown by an action, nothing printed it yet.
     if (e instanceof InvalidArgumentError) {
       io.err.write(`demix: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof CommanderError) return e.exitCode;
     if (isCoreError(e)) {
       io.err.write(`demix: ${e.message}\n`);
       return 1;
     }
     io.err.write(`demix: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
+  }
+}
+
+/** `demix doctor --recheck / --bench`: the GPU self-check verdicts, and one timed segment per provider. */
+async function providerChecks(io: { out: { write(s: string): unknown } }, o: { recheck: boolean; bench: boolean }): Promise<void> {
+  const { resolveModel } = await import('../models/registry.ts');
+  const { availableProviders, providerOrder, ThreadRunner } = await import('../engine/session.ts');
+  const pc = await import('../engine/provider-check.ts');
+  const { manifest, weightsPath } = await resolveModel('htdemucs');
+  const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
+  const make = (p: 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu') => ThreadRunner.create(weightsPath, p, names);
+  if (o.recheck) {
+    const gpus = providerOrder('auto').filter((p) => p !== 'cpu');
+    if (!gpus.length) io.out.write('self-check: no GPU provider available here; --device auto uses the cpu.\n');
+    else {
+      const r = await pc.chooseTrustedProvider(gpus, make, manifest, { recheck: true, log: (l) => io.out.write(`self-check: ${l}\n`) });
+      for (const v of r.verdicts) {
+        const nums = `SDR vs cpu ${v.sdrDb?.toFixed(1) ?? '?'} dB, ${v.providerMs ? (v.providerMs / 1000).toFixed(2) : '?'} s vs cpu ${v.cpuMs ? (v.cpuMs / 1000).toFixed(2) : '?'} s per segment`;
+        io.out.write(`self-check: ${v.provider} ${v.trusted ? 'TRUSTED' : 'not trusted'} (${nums})${v.reason ? ` — ${v.reason}` : ''}\n`);
+      }
+      io.out.write(`self-check: --device auto now uses ${r.provider}\n`);
+    }
+  }
+  if (o.bench) {
+    for (const b of await pc.benchProviders(availableProviders(), make, manifest)) {
+      io.out.write(b.segmentMs === null ? `bench:     ${b.provider}: ${b.error}\n` : `bench:     ${b.provider}: ${(b.segmentMs / 1000).toFixed(2)} s per ${(manifest.segment / manifest.sampleRate).toFixed(1)} s segment = ${b.realtimeFactor!.toFixed(2)}x realtime\n`);
+    }
   }
 }

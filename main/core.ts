@@ -11,7 +11,6 @@ import {
   type EventName,
   type EventPayload,
   type Job,
-  type JobOptions,
   type JobStatus,
   type ParsedRequestOf,
   type Peaks,
@@ -21,25 +20,21 @@ import {
 } from '../preload/contract.ts';
 import { Bus } from './bus.ts';
 import { CoreError } from './core-error.ts';
-import { JobsService } from './jobs.ts';
-import { writeMixdown, mixdownFileName } from './mixdown.ts';
+import { JobsService, type AddOptions } from './jobs.ts';
+import { createMediaService } from './media-service.ts';
 import { DB_FILE_NAME } from './paths.ts';
-import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import { RunnerLock, type LockHolder } from './queue/lock.ts';
 import { WorkerPool, removePartials } from './queue/pool.ts';
 import { SqliteQueueBackend } from './queue/sqlite-backend.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
-import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
-import { and, eq } from 'drizzle-orm';
+import { jobs as jobsTable } from './store/schema.ts';
+import { eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
+import { UploadError, pruneUploads, removeUploadedFile, uploadEntry } from './uploads.ts';
 
-/** Job options as accepted by the core: the contract's options plus an output root override. */
-export type AddOptions = Partial<JobOptions> & {
-  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
-  outputDir?: string;
-};
+export type { AddOptions } from './jobs.ts';
 
 export interface CoreOptions {
   dataDir: string;
@@ -55,6 +50,13 @@ export interface CoreOptions {
   modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
+  /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
+  cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -64,13 +66,18 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** A quick excerpt of a job's song that jumps the queue (jobs:preview). */
+    preview(id: string, startSec?: number, endSec?: number): Promise<Job>;
+    /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
+    addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
     /** Throws CoreError NOT_FOUND. */
     get(id: string): Job;
     /** CoreError CONFLICT when the state doesn't allow it. */
     cancel(id: string): Job;
     retry(id: string): Job;
-    remove(id: string, deleteFiles: boolean): void;
+    /** Cancels a queued/running job and waits for its run to stop, then removes it. */
+    remove(id: string, deleteFiles: boolean): Promise<void>;
     reorder(id: string, beforeId: string | null): Job[];
     peaks(id: string, stem: string, buckets: number): Promise<Peaks>;
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
@@ -101,11 +108,22 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
+  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
+  const lock = new RunnerLock(
+    sqlite,
+    () => {
+      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+      void pool.relinquish();
+    },
+    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
+  );
+  const backend = new SqliteQueueBackend(store, bus, lock.owner);
   // eslint-disable-next-line prefer-const
   let pool: WorkerPool;
   const settingsStore = new SettingsStore(db, () => pool.pump());
   const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
+  // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
+  const media = createMediaService({ db, store, liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -155,26 +173,27 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     emitProgress: (job) => {
       bus.emit('job-updated', job);
     },
-    onProvider: (job, provider) => {
-      store.setProvider(job.id, provider);
+    onProvider: (job, provider, fallbackReason) => {
+      store.setProvider(job.id, provider, fallbackReason);
       bus.emit('job-updated', job);
     },
     modelsDir: opts.modelsDir,
+    cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
     log: (m) => warn(m),
   });
 
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
+    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      backend.requeue(r.id);
+      store.requeue(r.id);
     }
   };
   const tryRun = (): boolean => {
@@ -205,6 +224,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observe = () => {
     if (closed) return;
     try {
+      if (lock.isHeld) recover();
       const ids = new Set<string>(activeIds.all() as string[]);
       for (const id of seen.keys()) ids.add(id);
       const found = new Set<string>();
@@ -222,65 +242,36 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
   observeTimer.unref();
 
-  // ---- peaks (decoded once, cached in the database) ----
-  const peakJobs = new Map<string, Promise<CachedPeaks>>();
-  const peaks = async (id: string, stem: string, buckets: number): Promise<Peaks> => {
-    const row = store.row(id);
-    if (!row) throw new CoreError('NOT_FOUND', `No job with id ${id}.`);
-    if (stem === 'mix') {
-      const cached = row.inputPeaks ? decodePeaks(row.inputPeaks) : null;
-      if (cached) return toContractPeaks(cached, buckets);
-    }
-    const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
-    if (stem !== 'mix') {
-      if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
-      const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
-      if (cached) return toContractPeaks(cached, buckets);
-    }
-    const file = stem === 'mix' ? row.inputPath : stemRow!.path;
-    const key = `${id}\0${stem}`;
-    let p = peakJobs.get(key);
-    if (!p) {
-      p = computePeaks(file).finally(() => peakJobs.delete(key));
-      peakJobs.set(key, p);
-    }
-    let computed: CachedPeaks;
-    try {
-      computed = await p;
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      if (err.code === 'INPUT_NOT_FOUND') throw new CoreError('NOT_FOUND', `The file for ${stem} is gone: ${file}`);
-      throw new CoreError('INTERNAL', err.message ?? String(e));
-    }
-    const blob = encodePeaks(computed);
-    if (stem === 'mix') db.update(jobsTable).set({ inputPeaks: blob }).where(eq(jobsTable.id, id)).run();
-    else db.update(stemsTable).set({ peaks: blob }).where(and(eq(stemsTable.jobId, id), eq(stemsTable.name, stem))).run();
-    return toContractPeaks(computed, buckets);
+  // ---- browser uploads: originals live while their job does ----
+  const uploadedInput = (id: string): string | null => {
+    const r = db.select({ inputPath: jobsTable.inputPath, uploaded: jobsTable.uploaded }).from(jobsTable).where(eq(jobsTable.id, id)).get();
+    return r?.uploaded ? r.inputPath : null;
   };
-
-  const exportMixdown = async (req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>> => {
-    const job = store.get(req.id);
-    if (job.status !== 'done') throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; mixdowns need a finished job.`);
-    const inputs = req.stems.map((name) => {
-      const s = job.stems.find((x) => x.name === name);
-      if (!s) throw new CoreError('NOT_FOUND', `Job ${job.name} has no stem named ${name}.`);
-      if (!fs.existsSync(s.path)) throw new CoreError('NOT_FOUND', `The ${name} stem file is gone: ${s.path}`);
-      return { path: s.path, gain: req.gains?.[name] ?? 1 };
-    });
-    const fileName = mixdownFileName(req.stems, req.format);
-    const outDir = job.outputDir ?? path.dirname(job.stems[0].path);
-    let res: { path: string; durationSec: number };
+  /** Deletes an uploaded original once no job refers to it any more. */
+  const dropOriginal = (original: string | null) => {
+    if (original && !db.select({ id: jobsTable.id }).from(jobsTable).where(eq(jobsTable.inputPath, original)).get()) removeUploadedFile(dataDir, original);
+  };
+  const pruneOrphanUploads = () => {
     try {
-      res = await writeMixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
+      pruneUploads(dataDir, (dir) => store.anyInputUnder(dir));
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new CoreError('INTERNAL', err.message ?? String(e));
+      warn(`Could not tidy the uploads folder: ${(e as Error).message}`);
     }
-    db.transaction((tx) => {
-      tx.delete(stemsTable).where(and(eq(stemsTable.jobId, job.id), eq(stemsTable.name, fileName))).run();
-      tx.insert(stemsTable).values({ jobId: job.id, name: fileName, kind: 'mixdown', path: res.path, format: req.format, durationSec: res.durationSec }).run();
-    });
-    return { path: res.path, durationSec: res.durationSec, name: fileName };
+  };
+  if (opts.host === 'web') pruneOrphanUploads();
+  const addUpload = async (uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>> => {
+    let entry: string;
+    try {
+      entry = uploadEntry(dataDir, uploadId);
+    } catch (e) {
+      if (e instanceof UploadError) throw new CoreError(e.code, e.message);
+      throw e;
+    }
+    const res = await service.addPaths([entry], { ...options, uploaded: true });
+    // Nothing of it became a job (e.g. a folder with no audio): nothing keeps the files.
+    const dir = path.dirname(entry);
+    if (!store.anyInputUnder(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    return res;
   };
 
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
@@ -296,7 +287,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: [...pool.providers] },
+      providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
+      workers: pool.plan(),
       databasePath: dbPath,
       dataDir,
     };
@@ -309,6 +301,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      preview: (id, startSec, endSec) => service.preview(id, startSec, endSec),
+      addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
@@ -323,11 +317,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
+      remove: async (id, deleteFiles) => {
+        const original = uploadedInput(id);
+        await service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) });
+        dropOriginal(original);
+      },
       reorder: (id, beforeId) => store.reorder(id, beforeId),
-      peaks,
-      exportMixdown,
-      mediaPath: (id, stem) => service.mediaPath(id, stem),
+      peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
+      exportMixdown: (req) => media.exportMixdown(req),
+      mediaPath: (id, stem) => media.mediaPath(id, stem),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? pool.runningJob(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
@@ -335,7 +333,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        for (const j of jobs) {
+          const original = uploadedInput(j.id);
+          service.removeRecord(j.id, deleteFiles);
+          dropOriginal(original);
+        }
+        pruneOrphanUploads();
         return jobs.length;
       },
     },
@@ -372,6 +375,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   return core;
 }
 
-function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
-  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider' | 'readySamples'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider, readySamples: j.readySamples ?? null };
 }

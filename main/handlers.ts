@@ -20,12 +20,13 @@ import {
   type WireResult,
 } from '../preload/contract.ts';
 import type { Core } from './core.ts';
+import { streamInfo } from './stream-info.ts';
 
 /** The part of the Core (main/core.ts) the shell uses; tests pass a fake with this shape. */
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
+    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'preview'
   >;
 };
 
@@ -66,16 +67,19 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     },
     'jobs:add-files': (req) => core.jobs.addPaths(req.paths, req.options),
     'jobs:add-folder': (req) => core.jobs.addFolder(req.path, req.options),
+    'jobs:add-upload': (req) => core.jobs.addUpload(req.uploadId, req.options),
     'jobs:list': async (req) => core.jobs.list(req),
     'jobs:get': async (req) => ({ job: core.jobs.get(req.id) }),
     'jobs:cancel': async (req) => ({ job: core.jobs.cancel(req.id) }),
     'jobs:retry': async (req) => ({ job: core.jobs.retry(req.id) }),
     'jobs:remove': async (req) => {
-      core.jobs.remove(req.id, req.deleteFiles);
+      await core.jobs.remove(req.id, req.deleteFiles);
       return { ok: true as const };
     },
     'jobs:reorder': async (req) => ({ jobs: core.jobs.reorder(req.id, req.beforeId) }),
     'jobs:peaks': (req) => core.jobs.peaks(req.id, req.stem, req.buckets),
+    'jobs:stream-info': (req) => streamInfo(core.jobs.get(req.id)),
+    'jobs:preview': async (req) => ({ job: await core.jobs.preview(req.id, req.startSec, req.endSec) }),
     'queue:pause': async () => core.queue.pause(),
     'queue:resume': async () => core.queue.resume(),
     'queue:state': async () => core.queue.state(),

@@ -6,15 +6,70 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
+import { probeAudio } from '../engine/decode.ts';
 import { toErrorInfo } from '../engine/errors.ts';
+import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
-import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
+
+/** Job options as accepted by the core: the contract's options plus an output root override. */
+export type AddOptions = Partial<JobOptions> & {
+  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
+  outputDir?: string;
+  /** Quick excerpt: separate only this span (seconds) of each file, into `<track> [start-end]`. */
+  excerpt?: { startSec: number; endSec: number };
+  /** Queue priority (higher runs first); a preview jumps the queue. */
+  priority?: number;
+  /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
+  uploaded?: boolean;
+};
+
+/** The cache/skip key of a job: its output-changing options, and its excerpt span if any. */
+export function jobKey(job: { options: JobOptions; excerpt?: { startSec: number; endSec: number } | null }): string {
+  return excerptKey(optionsKey(job.options), job.excerpt ?? null);
+}
+function excerptKey(key: string, e: { startSec: number; endSec: number } | null): string {
+  return e ? `${key}|excerpt:${e.startSec}-${e.endSec}` : key;
+}
+
+/** `60-90`, `1:00-1:30.5`: how an excerpt span is written (folder names, messages). */
+export function spanLabel(e: { startSec: number; endSec: number }): string {
+  const f = (s: number) => {
+    const m = Math.floor(s / 60);
+    const r = Math.round((s - 60 * m) * 1000) / 1000;
+    return m ? `${m}:${r < 10 ? '0' : ''}${r}` : String(r);
+  };
+  return `${f(e.startSec)}-${f(e.endSec)}`;
+}
+
+/** Parses `60-90`, `1:00-1:30`, `75.5-1:40` (seconds or m:ss, both ends); null if malformed. */
+export function parseSpan(text: string): { startSec: number; endSec: number } | null {
+  const m = /^\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*-\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) return null;
+  const sec = (t: string) => {
+    const [a, b] = t.split(':');
+    if (b === undefined) return Number(a);
+    const s = Number(b);
+    return s >= 60 ? NaN : Number(a) * 60 + s;
+  };
+  const startSec = sec(m[1]);
+  const endSec = sec(m[2]);
+  return Number.isFinite(startSec) && Number.isFinite(endSec) ? { startSec, endSec } : null;
+}
+
+/** One line for a span that cannot be separated (end before start, zero length), or null. */
+export function spanProblem(e: { startSec: number; endSec: number }, durationSec: number | null): string | null {
+  const label = spanLabel(e);
+  if (e.endSec < e.startSec) return `Excerpt ${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`;
+  if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
+  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${spanLabel({ startSec: 0, endSec: Math.floor(durationSec * 100) / 100 }).slice(2)} long; choose a span that ends by then.`;
+  return null;
+}
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
@@ -111,7 +166,8 @@ export class JobsService {
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
     const s = this.settings();
-    const { outputDir, ...rest } = opts;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { outputDir, uploaded, ...rest } = opts;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const parsed = JobOptions.safeParse({
       modelId: s.modelId,
@@ -124,6 +180,14 @@ export class JobsService {
       ...defined,
     });
     if (!parsed.success) throw new CoreError('BAD_REQUEST', `Invalid job options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { twoStems, modelId } = parsed.data;
+    if (twoStems) {
+      // Checked here, for every front door, rather than per job by the engine (N failed jobs for one typo).
+      const model = listModels().find((m) => m.id === modelId);
+      if (model && !model.stems.includes(twoStems)) {
+        throw new CoreError('BAD_REQUEST', `Two-stem mode "${twoStems}" is not a stem of model ${modelId}: use one of ${model.stems.join(', ')}.`);
+      }
+    }
     return { options: parsed.data, outputRoot: path.resolve(outputDir ?? s.outputDir) };
   }
 
@@ -173,24 +237,53 @@ export class JobsService {
     const jobs: Job[] = [];
     const batches: Batch[] = [];
     const now = Date.now();
-    const key = optionsKey(options);
+    const excerpt = opts?.excerpt ?? null;
+    if (excerpt) {
+      // An excerpt is of one song: folders are refused, every file's span is checked up front.
+      for (const f of folders) rejected.push({ path: f.root, reason: 'An excerpt is taken from a song file, not a folder: give the file itself.' });
+      folders.length = 0;
+      const ok: Candidate[] = [];
+      for (const c of loose) {
+        let dur: number | null;
+        try {
+          dur = (await probeAudio(c.file.path)).durationSec;
+        } catch {
+          dur = null; // the engine reports unreadable input precisely
+        }
+        const problem = spanProblem(excerpt, dur);
+        if (problem) rejected.push({ path: c.file.path, reason: problem });
+        else ok.push(c);
+      }
+      loose.splice(0, loose.length, ...ok);
+    }
+    const key = excerptKey(optionsKey(options), excerpt);
     const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
+    // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
+    // output folder (and is answered from the cache) instead of getting a "song (flac)" twin.
+    const hashes = new Map<string, string>();
+    if (opts?.uploaded) {
+      for (const f of [...loose.map((c) => c.file), ...folders.flatMap((x) => x.files)]) {
+        try {
+          hashes.set(f.path, await contentHash(f.path));
+        } catch {
+          // unreadable: prepare() reports it
+        }
+      }
+    }
 
     const build = (c: Candidate, relative: string | null): NewJobRow | null => {
       const f = c.file;
-      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
-        const ext = path.extname(f.path).slice(1) || 'audio';
-        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
-      }
+      // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
+      // gets its own folder, never one another job (of this call or an earlier one) writes into.
+      const hash = hashes.get(f.path) ?? null;
+      const base = jobOutputDir(outputRoot, options.modelId, f.path, relative);
+      const outDir = this.uniqueOutputDir(excerpt ? `${base} [${spanLabel(excerpt)}]` : base, f.path, usedDirs, hash);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir)) return null;
       const existing = this.store.activeDuplicate(f.path, key, outDir);
       if (existing) {
         // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
@@ -214,6 +307,10 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        priority: opts?.priority ?? 0,
+        excerptStart: excerpt?.startSec ?? null,
+        excerptEnd: excerpt?.endSec ?? null,
+        ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
@@ -234,6 +331,51 @@ export class JobsService {
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };
+  }
+
+  /**
+   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
+   * neither earlier in this call (`used`) nor in any job on record.
+   */
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null = null): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath, inputHash);
+    if (free(base)) return base;
+    const ext = path.extname(inputPath).slice(1) || 'audio';
+    const stem = `${trackName(inputPath)} (${ext}`;
+    for (let n = 1; ; n++) {
+      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
+      if (free(d)) return d;
+    }
+  }
+
+  /**
+   * "Preview 30 s": an excerpt of a job's song as a job of its own, ahead of everything queued.
+   * Default span: 30 s starting a third into the song (the whole song when it is shorter).
+   */
+  async preview(id: string, startSec?: number, endSec?: number): Promise<Job> {
+    const src = this.store.get(id);
+    if (src.excerpt) throw new CoreError('CONFLICT', `${src.name} is already an excerpt; preview the whole song's job instead.`);
+    let span: { startSec: number; endSec: number };
+    if (startSec !== undefined && endSec !== undefined) span = { startSec, endSec };
+    else {
+      let dur: number | null = src.durationSec;
+      if (dur == null) {
+        try {
+          dur = (await probeAudio(src.inputPath)).durationSec;
+        } catch (e) {
+          throw new CoreError('BAD_REQUEST', `${src.name}: ${(e as Error).message}`);
+        }
+      }
+      if (!dur) throw new CoreError('BAD_REQUEST', `${src.name}: its length is unknown, so no preview span can be chosen; separate the whole song.`);
+      const start = startSec ?? Math.min(Math.floor(dur / 3), Math.max(0, Math.floor(dur - 30)));
+      span = { startSec: start, endSec: endSec ?? Math.min(start + 30, Math.floor(dur * 1000) / 1000) };
+    }
+    const row = this.store.row(id);
+    const top = Math.max(0, ...this.store.queuedOrder().map((j) => j.priority));
+    const res = await this.addPaths([src.inputPath], { ...src.options, outputDir: row?.outputRoot ?? undefined, excerpt: span, priority: top + 1 });
+    if (res.jobs[0]) return res.jobs[0];
+    const why = res.rejected[0]?.reason ?? 'it could not be queued';
+    throw new CoreError(why.startsWith(SKIPPED_PREFIX) ? 'CONFLICT' : 'BAD_REQUEST', `Preview of ${src.name}: ${why}`);
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -284,7 +426,7 @@ export class JobsService {
       return { run: false };
     }
     if (hash) {
-      const hit = this.store.findCacheHit(hash, optionsKey(job.options), job.id);
+      const hit = this.store.findCacheHit(hash, jobKey(job), job.id);
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);
@@ -331,13 +473,27 @@ export class JobsService {
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+  /**
+   * Removes a job. A queued or running one is canceled first, and its run is waited for, so
+   * nothing it writes afterwards is left behind without a record; then the record goes (and its
+   * files when asked).
+   */
+  async remove(id: string, deleteFiles: boolean, stop: { cancel: (id: string) => void; whenStopped: (id: string) => Promise<void> }): Promise<void> {
     const job = this.store.get(id);
     if (job.status === 'running' || job.status === 'queued') {
       this.backend.cancel(id);
-      poolCancel(id);
+      stop.cancel(id);
+      await stop.whenStopped(id);
     }
-    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    if (!this.store.row(id)) return; // removed meanwhile by someone else
+    this.removeRecord(id, deleteFiles);
+  }
+
+  /** Deletes a finished job's record now (and its files when asked). */
+  removeRecord(id: string, deleteFiles: boolean): void {
+    const job = this.store.get(id);
+    // A stem file another job also lists (a cache hit in the same folder) stays.
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path).filter((p) => !this.store.stemPathShared(p, id)) : [];
     this.store.delete(id);
     if (deleteFiles) {
       for (const f of files) fs.rmSync(f, { force: true });
@@ -350,16 +506,6 @@ export class JobsService {
         }
       }
     }
-  }
-
-  /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name. */
-  mediaPath(jobId: string, stem: string): string | null {
-    const row = this.store.row(jobId);
-    if (!row) return null;
-    if (stem === 'mix') return row.inputPath;
-    const rows = this.store.stemRows(jobId);
-    const hit = rows.find((s) => s.name === stem) ?? rows.find((s) => s.kind === 'mixdown' && path.basename(s.path) === stem);
-    return hit ? hit.path : null;
   }
 }
 

@@ -80,13 +80,13 @@ describe('core services', () => {
     const { core, job } = await doneJob();
     const removed: string[] = [];
     core.bus.on('job-removed', (p) => removed.push(p.id));
-    core.jobs.remove(job.id, false);
+    await core.jobs.remove(job.id, false);
     expect(removed).toEqual([job.id]);
     expect(fs.existsSync(job.stems[0].path)).toBe(true);
     expect(() => core.jobs.get(job.id)).toThrow(/No job/);
     const { jobs } = await core.jobs.addPaths([job.inputPath], { outputDir: path.dirname(path.dirname(job.outputDir!)) });
     const again = await waitStatus(core, jobs[0].id, 'done');
-    core.jobs.remove(again.id, true);
+    await core.jobs.remove(again.id, true);
     expect(fs.existsSync(again.outputDir!)).toBe(false);
   });
 
@@ -112,5 +112,14 @@ describe('core services', () => {
     const { jobs } = await core.jobs.addPaths([other]);
     expect(jobs[0].options).toMatchObject({ format: 'flac', bits: 24 });
     expect(jobs[0].outputDir).toBe(path.join(root, 'from-settings', 'htdemucs', 'other'));
+  });
+
+  it('a two-stem mode the model does not have is refused up front (BAD_REQUEST naming the choices), nothing queued', async () => {
+    const { core, root } = await doneJob();
+    const before = core.jobs.list({ limit: 100, offset: 0 }).total;
+    const err = await core.jobs.addPaths([path.join(root, 'tone.wav')], { twoStems: 'kazoo', outputDir: path.join(root, 'o2') }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(err.message).toMatch(/"kazoo" is not a stem of model htdemucs: use one of drums, bass, other, vocals/);
+    expect(core.jobs.list({ limit: 100, offset: 0 }).total).toBe(before);
   });
 });

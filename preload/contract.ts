@@ -98,6 +98,8 @@ export const Job = z.object({
   etaSec: z.number().nonnegative().nullable(),
   /** Execution provider actually used (cpu, cuda, dml, coreml, webgpu), once known. */
   provider: z.string().nullable(),
+  /** Why a requested or preferred GPU provider was not used for this job (e.g. "using cpu because cuda: …"), or null. */
+  fallbackReason: z.string().nullable().optional(),
   error: JobError.nullable(),
   /** Higher runs first; ties by creation order. */
   priority: z.number().int(),
@@ -107,6 +109,13 @@ export const Job = z.object({
   createdAt: z.number().int(),
   startedAt: z.number().int().nullable(),
   finishedAt: z.number().int().nullable(),
+  /**
+   * Progressive output: frames per stem already final while the job runs (the media service serves
+   * exactly this prefix of each stem); null/absent when not running or nothing is final yet.
+   */
+  readySamples: z.number().int().nonnegative().nullable().optional(),
+  /** A quick excerpt: only this span of the input (seconds) was separated. */
+  excerpt: z.object({ startSec: z.number().nonnegative(), endSec: z.number().positive() }).nullable().optional(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -144,6 +153,8 @@ export const Settings = z.object({
   device: DeviceChoice,
   /** Worker threads separating at once (each holds one model session, ~4-5 GB on CPU). */
   concurrency: z.number().int().min(1).max(8),
+  /** Largest file the browser may upload to `demix serve`, in bytes (default 2 GiB). */
+  maxUploadBytes: z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -175,7 +186,19 @@ export const Diagnostics = z.object({
   providers: z.object({
     available: z.array(z.string()),
     inUse: z.array(z.string()),
+    /** Why workers run on another provider than the one asked for / preferred. */
+    fallbackReasons: z.array(z.string()).optional(),
   }),
+  /** How the CPU is shared: workers at once and ONNX Runtime threads each (never more workers than cores). */
+  workers: z
+    .object({
+      concurrency: z.number().int().positive(),
+      workers: z.number().int().positive(),
+      cores: z.number().int().positive(),
+      threadsPerWorker: z.number().int().positive(),
+      note: z.string().nullable(),
+    })
+    .optional(),
   databasePath: z.string(),
   dataDir: z.string(),
 });
@@ -219,6 +242,18 @@ export const channels = {
       rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
     }),
   },
+  /**
+   * Enqueue what the browser uploaded under one upload id (`PUT /api/upload/<uploadId>?path=…` on
+   * the web bridge): a file, or a folder (one batch mirroring its tree, as a path-added folder).
+   */
+  'jobs:add-upload': {
+    request: z.object({ uploadId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/), options: JobOptionsPatch.optional() }),
+    response: z.object({
+      jobs: z.array(Job),
+      batches: z.array(Batch),
+      rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
+    }),
+  },
   'jobs:list': {
     request: z.object({
       status: z.array(JobStatus).optional(),
@@ -240,6 +275,28 @@ export const channels = {
   'jobs:peaks': {
     request: z.object({ id: Id, stem: z.string().min(1).max(64), buckets: z.number().int().min(16).max(20_000).default(2000) }),
     response: Peaks,
+  },
+  /**
+   * "Preview 30 s": a quick excerpt of a job's song (default: 30 s starting a third into it) as a
+   * job of its own that jumps the queue, with its own folder `<track> [start-end]`.
+   */
+  'jobs:preview': {
+    request: z.object({ id: Id, startSec: z.number().nonnegative().optional(), endSec: z.number().positive().optional() }),
+    response: z.object({ job: Job }),
+  },
+  /**
+   * What the stem player needs to stream a job, also while it is still separating: the stems it
+   * has (or will have), the rate of the raw PCM the media URLs give with `?pcm=f32`, the song's
+   * length (null when unknown) and the frames ready so far (null = all of it).
+   */
+  'jobs:stream-info': {
+    request: z.object({ id: Id }),
+    response: z.object({
+      stems: z.array(z.string()),
+      sampleRate: z.number().int().positive(),
+      durationSec: z.number().nonnegative().nullable(),
+      readySamples: z.number().int().nonnegative().nullable(),
+    }),
   },
   'queue:pause': { request: z.object({}), response: QueueState },
   'queue:resume': { request: z.object({}), response: QueueState },
@@ -371,7 +428,34 @@ export interface DemixApi {
   pathForFile(file: File): string | null;
   /** Start a native drag of a stem file out of the window (Electron only; no-op on the web). */
   startDrag(jobId: string, stem: string): void;
+  /**
+   * Browser only (web bridge): streams a file to `demix serve`'s uploads area. Files sharing an
+   * `uploadId` form one upload (a file, or a folder with relative paths); `jobs:add-upload`
+   * enqueues it. Absent in Electron, which uses real paths.
+   */
+  upload?(file: Blob, opts: UploadOptions): Promise<UploadResult>;
 }
+
+export interface UploadOptions {
+  /** 8-64 characters of [A-Za-z0-9_-], chosen by the client; one per dropped file or folder. */
+  uploadId: string;
+  /** Name of the file, or its path inside the dropped folder (`Album/cd1/01.flac`). */
+  relativePath: string;
+  /** Bytes sent so far and the total. */
+  onProgress?(loaded: number, total: number): void;
+  /** Aborting stops the upload; the bridge keeps nothing of it. */
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  uploadId: string;
+  /** The stored relative path (made safe: `/`-separated, no `..`). */
+  path: string;
+  size: number;
+}
+
+/** Largest upload by default: 2 GiB per file. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** Channel name used for pushed events over Electron IPC. */
 export const EVENT_CHANNEL = 'demix:event';

@@ -8,7 +8,8 @@
  *  - peak RSS of the engine for a 1-minute and a 10-minute input (flat in duration?), and of the
  *    demucs pipeline on the 30 s clip.
  *
- * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md).
+ * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
+ *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts, which runs last).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -179,3 +180,10 @@ function updateReadme(r: any) {
 }
 
 await main();
+
+// Is the int8 model worth shipping? (README "An int8 model?"; a child process, alternated inside.)
+if (!process.argv.includes('--no-q8')) {
+  const args = ['--import', 'tsx', 'scripts/bench-q8.ts', ...(quick ? ['--quick'] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: repo, stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+}

@@ -4,6 +4,7 @@
  * drive it in Chromium.
  *
  *   POST /api/invoke/<channel>   JSON request → 200 + WireResult envelope
+ *   PUT  /api/upload/<id>?path=… a browser upload streamed to disk (upload-route.ts)
  *   GET  /api/events             WebSocket; pushes {"event", "payload"} for every contract event
  *   GET  /media/<jobId>/<stem>   the confined media resolver, with HTTP Range
  *   GET  /…                      static files from rendererDir, SPA fallback to index.html
@@ -21,9 +22,11 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
-import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
+import { splitMediaPath } from '../media.ts';
+import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { resolveStatic } from './static-files.ts';
 import { appRoot } from '../app-root.ts';
+import { handleUpload } from './upload-route.ts';
 
 export interface BridgeOptions {
   core: ShellCore;
@@ -46,6 +49,8 @@ export interface Bridge {
   url: string;
   token: string;
   port: number;
+  /** The HTTP server (tests: emit an error on it). */
+  server: http.Server;
   close(): Promise<void>;
 }
 
@@ -176,12 +181,11 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     sendJson(res, 200, result);
   }
 
-  async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
+  async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string, search: URLSearchParams) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
     const parts = splitMediaPath(rest);
-    const file = parts ? await resolveMedia(core, parts.jobId, parts.stem) : null;
-    if (!file) return sendText(res, 404, 'Not found.');
-    const out = await serveRange(file, req.headers.range, { body: req.method === 'GET' });
+    const out = parts ? await serveMedia(core, parts.jobId, parts.stem, { range: req.headers.range, pcm: wantsPcm(search), body: req.method === 'GET' }) : null;
+    if (!out) return sendText(res, 404, 'Not found.');
     res.writeHead(out.status, { ...SECURITY_HEADERS, ...out.headers });
     if (!out.body) return res.end();
     out.body.on('error', () => res.destroy());
@@ -213,7 +217,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     createReadStream(found.file).on('error', () => res.destroy()).pipe(res);
   }
 
-  const server = http.createServer((req, res) => {
+  // No limit on the time a whole request may take (Node's default is 5 min): a 2 GiB upload from a
+  // slow disk may take longer. Headers still have to arrive in time (headersTimeout).
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
     void (async () => {
       const hostHeader = req.headers.host;
       if (!allowedHost(hostHeader)) return sendText(res, 403, 'Forbidden: Demix only answers on 127.0.0.1/localhost.');
@@ -226,6 +232,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         if (isApi) return sendJson(res, 401, envelope('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.'));
         return sendText(res, 401, 'Missing or wrong access token: open the URL that `demix serve` printed (it ends with ?token=…).');
       }
+      if (url.pathname.startsWith('/api/upload/')) {
+        return handleUpload(req, res, url, { dataDir: core.dataDir, maxBytes: () => core.settings.get().maxUploadBytes, sendJson, log });
+      }
       if (url.pathname.startsWith('/api/invoke/')) {
         let channel: string;
         try {
@@ -236,7 +245,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         return handleInvoke(req, res, channel);
       }
       if (isApi) return sendJson(res, 404, envelope('BAD_REQUEST', `No such endpoint: ${url.pathname.slice(0, 80)}`));
-      if (isMedia) return handleMedia(req, res, url.pathname.slice('/media'.length));
+      if (isMedia) return handleMedia(req, res, url.pathname.slice('/media'.length), url.searchParams);
       return handleStatic(req, res, url, hostHeader!);
     })().catch((e: unknown) => {
       log(`demix bridge: ${req.method} ${req.url?.split('?')[0]} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -286,18 +295,20 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   );
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
+    const onListenError = (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new Error(`Port ${opts.port} on 127.0.0.1 is already in use: pick another with --port, or --port 0 for any free port.`)
+          ? Object.assign(new Error(`Port ${opts.port} on 127.0.0.1 is already in use: pick another with --port, or --port 0 for any free port.`), { code: e.code, cause: e })
           : e,
-      ),
-    );
+      );
+    server.once('error', onListenError);
     server.listen(opts.port ?? 0, bindHost, () => {
-      server.removeAllListeners('error');
+      server.off('error', onListenError);
       resolve();
     });
   });
+  // Later errors (e.g. EMFILE on accept) are logged; the bridge keeps serving.
+  server.on('error', (e) => log(`demix: web bridge error: ${e.message}`));
   port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | null = null;
@@ -305,6 +316,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     url: `http://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`,
     token,
     port,
+    server,
     close() {
       closed ??= (async () => {
         clearInterval(heartbeat);

@@ -3,12 +3,17 @@
 // A fake engine worker speaking engine/worker-protocol.ts: it "separates" by writing small
 // valid WAV files (a quiet sine per stem) through `<stem>.wav.partial` + rename, in
 // `segments` steps of `segmentMs` each. Behaviour is configured with the env var
-// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider }) and per job by words
+// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason }) and per job by words
 // in the input file name:
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
 //   "enospc" – fails with DISK_FULL (as the engine maps ENOSPC)
+//   "gpulost" – done, but reports that its provider failed mid-job and the CPU finished
 // A model id "broken-model" fails init.
+// `blocking: true` spends each segment in a synchronous wait (like ONNX Runtime's native
+// session.run: messages wait until it returns). `log` names a file that gets one line per event
+// (init <threads>, run <id>, cancel <id>, canceled <id>, done <id>, shutdown), so tests can tell a
+// worker that stopped cleanly from one that was terminated.
 import { parentPort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,12 +45,22 @@ function wav(seconds, freq) {
   return buf;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleepAsync = (ms) => new Promise((r) => setTimeout(r, ms));
+const blocker = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms) => {
+  if (!cfg.blocking) return sleepAsync(ms);
+  Atomics.wait(blocker, 0, 0, ms); // a "native run": this thread handles nothing meanwhile
+  return sleepAsync(0);
+};
+const log = (line) => {
+  if (cfg.log) fs.appendFileSync(cfg.log, `${line}\n`);
+};
 
 async function run(msg) {
   const job = { jobId: msg.jobId, canceled: false, partials: [] };
   current = job;
   const name = path.basename(msg.input).toLowerCase();
+  const gpuFail = name.includes('gpulost');
   const started = Date.now();
   try {
     try {
@@ -65,7 +80,7 @@ async function run(msg) {
         if (name.includes('fail')) return fail(job, 'DECODE_FAILED', `Could not decode ${msg.input}: the file is damaged.`);
         if (name.includes('enospc')) return fail(job, 'DISK_FULL', `The disk is full (${msg.outDir}): free some space or choose another output folder, then retry.`);
         for (const [i, stem] of stems.entries()) {
-          const p = path.join(msg.outDir, `${stem}.wav.partial`);
+          const p = path.join(msg.outDir, `${stem}.wav${msg.options.runTag ? `.${msg.options.runTag}` : ''}.partial`);
           fs.writeFileSync(p, wav(cfg.stemSeconds, 220 * (i + 1)));
           job.partials.push(p);
         }
@@ -81,14 +96,21 @@ async function run(msg) {
     if (job.canceled) return cancelOut(job);
     const out = [];
     for (const p of job.partials) {
-      const final = p.slice(0, -'.partial'.length);
+      const final = path.join(msg.outDir, `${path.basename(p).split('.wav')[0]}.wav`);
       fs.renameSync(p, final);
       out.push({ name: path.basename(final, '.wav'), path: final, format: 'wav', durationSec: cfg.stemSeconds });
     }
+    log(`done ${msg.jobId}`);
     parentPort.postMessage({
       type: 'done',
       jobId: msg.jobId,
-      result: { stems: out, durationSec: cfg.stemSeconds, provider: cfg.provider, timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments } },
+      result: {
+        stems: out,
+        durationSec: cfg.stemSeconds,
+        // "gpulost": the provider failed mid-job and the CPU finished it (engine/fallback-runner.ts)
+        ...(gpuFail ? { provider: 'cpu', fallbackReason: `${cfg.provider} failed at segment 2 (out of memory); finished on the cpu from that segment` } : { provider: cfg.provider }),
+        timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments },
+      },
     });
   } finally {
     if (current === job) current = null;
@@ -99,27 +121,33 @@ function removePartials(job) {
   for (const p of job.partials) fs.rmSync(p, { force: true });
 }
 function fail(job, code, message) {
+  if (code !== 'CANCELED') log(`failed ${job.jobId}`);
   removePartials(job);
   parentPort.postMessage({ type: 'failed', jobId: job.jobId, error: { code, message } });
 }
 function cancelOut(job) {
+  log(`canceled ${job.jobId}`);
   fail(job, 'CANCELED', 'Canceled.');
 }
 
 parentPort.on('message', (msg) => {
   switch (msg.type) {
     case 'init':
+      log(`init ${msg.threads ?? '-'}`);
       if (msg.modelId === 'broken-model') parentPort.postMessage({ type: 'init-error', error: { code: 'MODEL_MISSING', message: 'Model weights missing (fake).' } });
-      else parentPort.postMessage({ type: 'ready', modelId: msg.modelId, provider: cfg.provider });
+      else parentPort.postMessage({ type: 'ready', modelId: msg.modelId, provider: cfg.provider, fallbackReason: cfg.fallbackReason ?? null });
       break;
     case 'run':
+      log(`run ${msg.jobId}`);
       // Unhandled rejections (the "crash" case) kill the worker thread like a real engine bug would.
       run(msg).catch((e) => setImmediate(() => { throw e; }));
       break;
     case 'cancel':
+      log(`cancel ${msg.jobId}`);
       if (current && current.jobId === msg.jobId) current.canceled = true;
       break;
     case 'shutdown':
+      log('shutdown');
       process.exit(0);
   }
 });

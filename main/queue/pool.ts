@@ -3,7 +3,9 @@
  * model session for one (model, device) and runs one job at a time; it is reused across jobs.
  * A worker that throws or exits fails only its job (with the reason) and is replaced.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Job, JobError } from '../../preload/contract.ts';
@@ -25,12 +27,16 @@ export interface PoolOptions {
   /** Emits `job-updated` for in-memory progress (not persisted on every message). */
   emitProgress: (job: Job) => void;
   /** A job's worker is ready: the execution provider it really uses is known. */
-  onProvider?: (job: Job, provider: string) => void;
+  onProvider?: (job: Job, provider: string, fallbackReason: string | null) => void;
   modelsDir?: string;
+  /** CPU cores to share among workers (default: os.availableParallelism()). */
+  cores?: () => number;
   /** Milliseconds between persisted progress writes per job. */
   persistEveryMs?: number;
-  /** How long a canceled job's worker may take to answer before it is terminated. */
+  /** After this long without an answer to a cancel, a line is logged (the worker is never killed mid-run). */
   cancelGraceMs?: number;
+  /** How long close() waits for running jobs to stop at a segment boundary (default 10 min). */
+  closeGraceMs?: number;
   log?: (message: string) => void;
 }
 
@@ -40,6 +46,8 @@ interface Slot {
   key: string | null;
   ready: Promise<string> | null;
   provider: string | null;
+  /** Why the worker's session is not on the requested/preferred provider, or null. */
+  fallbackReason: string | null;
   busy: boolean;
   /** Receives the messages for the job the slot is running. */
   onMessage: ((m: FromWorker) => void) | null;
@@ -55,6 +63,8 @@ interface InFlight {
   lastPersist: number;
   cancelTimer: NodeJS.Timeout | null;
   canceled: boolean;
+  /** Another runner owns the job now: stop, and leave its state and files alone. */
+  lost: boolean;
 }
 
 /** Removes `*.partial` files the engine left in a job folder (crash, kill). */
@@ -100,8 +110,27 @@ export class WorkerPool {
   paused = false;
   /** Providers reported by workers' `ready` messages. */
   readonly providers = new Set<string>();
+  /** Fallback reasons reported by workers' `ready` messages (Diagnostics). */
+  readonly fallbackReasons = new Set<string>();
 
   constructor(private readonly o: PoolOptions) {}
+
+  /**
+   * How the cores are shared: never more workers than cores, and each worker's ONNX Runtime
+   * gets its share of intra-op threads (every worker taking every core made N workers fight
+   * over the same cores, each slower than one alone).
+   */
+  plan(): { concurrency: number; workers: number; cores: number; threadsPerWorker: number; note: string | null } {
+    const concurrency = Math.max(1, this.o.size());
+    const cores = Math.max(1, this.o.cores?.() ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+    const workers = Math.min(concurrency, cores);
+    const threadsPerWorker = Math.max(1, Math.floor(cores / workers));
+    const note =
+      concurrency > cores
+        ? `Concurrency ${concurrency} is more than this machine's ${cores} CPU core${cores === 1 ? '' : 's'}: running ${workers} at a time (more would only make each one slower).`
+        : null;
+    return { concurrency, workers, cores, threadsPerWorker, note };
+  }
 
   get running(): number {
     return this.inflight.size;
@@ -120,6 +149,7 @@ export class WorkerPool {
     if (this.timer) return;
     this.started = true;
     this.timer = setInterval(() => {
+      this.heartbeatJobs();
       this.checkExternal();
       this.pump();
     }, pollMs);
@@ -138,10 +168,10 @@ export class WorkerPool {
     try {
       do {
         this.pumpAgain = false;
-        while (!this.closed && !this.paused && this.inflight.size < Math.max(1, this.o.size())) {
+        while (!this.closed && !this.paused && this.inflight.size < this.plan().workers) {
           const job = this.o.backend.claim();
           if (!job) break;
-          const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false };
+          const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false, lost: false };
           this.inflight.set(job.id, entry);
           this.o.onChange?.();
           entry.done = this.runJob(entry)
@@ -166,7 +196,11 @@ export class WorkerPool {
     }
   }
 
-  /** Asks the worker running this job to stop (it removes its partial files and answers CANCELED). */
+  /**
+   * Asks the worker running this job to stop (it removes its partial files and answers CANCELED).
+   * The engine stops between segments; a worker is never terminated while it may be inside the
+   * model's native run (that aborts the whole process), so a slow answer is only logged.
+   */
   cancel(id: string): void {
     const entry = this.inflight.get(id);
     if (!entry || entry.canceled) return;
@@ -175,15 +209,64 @@ export class WorkerPool {
     if (slot?.worker) {
       this.post(slot, { type: 'cancel', jobId: id });
       entry.cancelTimer = setTimeout(() => {
-        // The worker did not answer in time: kill it; its job is already canceled in the store.
-        if (this.inflight.get(id) === entry && slot.worker) {
-          this.o.log?.(`demix: worker did not stop job ${id} in time; terminating it`);
-          slot.onDeath?.('did not stop after cancel');
-          void this.dispose(slot, true);
-        }
+        if (this.inflight.get(id) === entry) this.o.log?.(`demix: job ${id} is still finishing its current segment after being canceled; it stops when that segment ends`);
       }, this.o.cancelGraceMs ?? 15_000);
       entry.cancelTimer.unref();
     }
+  }
+
+  /** Resolves when this process no longer runs the job (at once when it does not run it). */
+  async whenStopped(id: string): Promise<void> {
+    const entry = this.inflight.get(id);
+    if (entry?.done) await entry.done.catch(() => {});
+    else if (entry) await new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (this.inflight.get(id) !== entry) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
+    });
+  }
+
+  /**
+   * Refreshes the heartbeat of the jobs this runner runs. A job it no longer owns (taken over by
+   * another runner after this one lost the lock) is stopped at once; its state and files are the
+   * new owner's (this run's temp files carry their own tag, so they never collide).
+   */
+  private heartbeatJobs(): void {
+    const ids = [...this.inflight].filter(([, e]) => !e.lost).map(([id]) => id);
+    let lost: string[];
+    try {
+      lost = this.o.backend.heartbeat?.(ids) ?? [];
+    } catch {
+      return; // busy database: next tick
+    }
+    for (const id of lost) {
+      const e = this.inflight.get(id);
+      if (!e || e.lost) continue;
+      e.lost = true;
+      this.o.log?.(`demix: job ${id} is no longer this process's (another runner took it over); stopping it here`);
+      if (e.canceled) continue;
+      e.canceled = true;
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: id });
+    }
+  }
+
+  /**
+   * This runner lost the runner lock: stop starting jobs, stop the running ones between segments
+   * and wait for them, then put the ones it still owns back in the queue (for the new runner).
+   */
+  async relinquish(): Promise<void> {
+    this.paused = true;
+    const entries = [...this.inflight.values()];
+    for (const e of entries) {
+      if (e.canceled) continue;
+      e.canceled = true;
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: e.job.id });
+    }
+    await Promise.all(entries.map((e) => e.done?.catch(() => {})));
+    for (const e of entries) if (!e.lost) this.o.backend.requeue(e.job.id);
   }
 
   /** Jobs canceled or removed by another process (or through the store) are stopped here too. */
@@ -201,7 +284,7 @@ export class WorkerPool {
     if (!prep.run || this.closed) return;
     if (entry.canceled || this.o.backend.status(job.id) !== 'running') return;
 
-    const key = `${job.options.modelId}|${job.options.device}`;
+    const key = this.workerKey(job);
     const slot = this.takeSlot(key);
     entry.slot = slot;
     let provider: string;
@@ -214,8 +297,8 @@ export class WorkerPool {
       return;
     }
     if (this.closed || entry.canceled || this.o.backend.status(job.id) !== 'running') return;
-    entry.job = { ...entry.job, provider };
-    this.o.onProvider?.(entry.job, provider);
+    entry.job = { ...entry.job, provider, fallbackReason: slot.fallbackReason };
+    this.o.onProvider?.(entry.job, provider, slot.fallbackReason);
 
     await new Promise<void>((resolve) => {
       let settled = false;
@@ -229,7 +312,7 @@ export class WorkerPool {
       };
       entry.release = finish;
       slot.onDeath = (reason) => {
-        removePartials(job.outputDir);
+        if (!entry.lost) removePartials(job.outputDir);
         this.o.backend.fail(job.id, {
           code: 'INTERNAL',
           message: `The separation engine stopped unexpectedly (${reason}); retry the job, and report it if it happens again.`,
@@ -242,11 +325,24 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
-          this.o.backend.complete(job.id, {
+          // A provider that failed mid-job: the worker finished on the CPU and stays there.
+          if (r.fallbackReason && r.fallbackReason !== slot.fallbackReason) {
+            slot.provider = r.provider;
+            slot.fallbackReason = r.fallbackReason;
+            this.fallbackReasons.add(r.fallbackReason);
+            this.o.onProvider?.({ ...entry.job, provider: r.provider, fallbackReason: r.fallbackReason }, r.provider, r.fallbackReason);
+          }
+          const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
             provider: r.provider,
           });
+          // Canceled or removed while its last segment ran: its files have no record (and will
+          // not get one); do not leave them behind. (Any other state: another run owns the folder.)
+          if (!completed) {
+            const now = this.o.backend.status(job.id);
+            if (now === null || now === 'canceled') for (const s of r.stems) fs.rmSync(s.path, { force: true });
+          }
           finish();
         } else if (m.type === 'failed') {
           // A CANCELED answer for a job canceled in the store changes nothing (guarded update).
@@ -265,19 +361,24 @@ export class WorkerPool {
           clipMode: job.options.clipMode,
           twoStems: job.options.twoStems,
           shifts: job.options.shifts,
+          excerpt: job.excerpt ?? null,
+          runTag: randomBytes(4).toString('hex'),
         },
       });
     });
   }
 
-  private onProgress(entry: InFlight, p: { fraction: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): void {
+  private onProgress(entry: InFlight, p: { fraction: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null; readyFrames?: number }): void {
     if (entry.canceled) return;
     const update = {
       progress: Math.min(1, Math.max(0, p.fraction)),
       segmentsDone: p.segmentsDone,
       segmentsTotal: p.segmentsTotal,
       etaSec: p.etaSec === null ? null : Math.max(0, p.etaSec),
+      readySamples: p.readyFrames ? p.readyFrames : null,
     };
+    // The first playable audio is persisted at once (another process may serve it).
+    if (update.readySamples && !entry.job.readySamples) entry.lastPersist = 0;
     entry.job = { ...entry.job, ...update };
     const now = Date.now();
     if (now - entry.lastPersist >= (this.o.persistEveryMs ?? 1000)) {
@@ -291,9 +392,9 @@ export class WorkerPool {
   }
 
   private takeSlot(key: string): Slot {
-    const size = Math.max(1, this.o.size());
+    const size = this.plan().workers;
     while (this.slots.length < size) {
-      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, busy: false, onMessage: null, onDeath: null });
+      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, fallbackReason: null, busy: false, onMessage: null, onDeath: null });
     }
     const free = this.slots.filter((s) => !s.busy);
     const slot = free.find((s) => s.key === key && s.worker) ?? free.find((s) => !s.worker) ?? free[0];
@@ -304,8 +405,13 @@ export class WorkerPool {
     return slot;
   }
 
+  /** Workers are reused for the same model, device and thread share. */
+  private workerKey(job: Job): string {
+    return `${job.options.modelId}|${job.options.device}|${this.plan().threadsPerWorker}`;
+  }
+
   private async ensureWorker(slot: Slot, job: Job): Promise<string> {
-    const key = `${job.options.modelId}|${job.options.device}`;
+    const key = this.workerKey(job);
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
     const script = await this.o.workerScript();
@@ -313,6 +419,7 @@ export class WorkerPool {
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;
+    slot.fallbackReason = null;
     slot.ready = new Promise<string>((resolve, reject) => {
       let initDone = false;
       worker.on('message', (m: FromWorker) => {
@@ -320,7 +427,9 @@ export class WorkerPool {
           if (m.type === 'ready') {
             initDone = true;
             slot.provider = m.provider;
+            slot.fallbackReason = m.fallbackReason ?? null;
             this.providers.add(m.provider);
+            if (slot.fallbackReason) this.fallbackReasons.add(slot.fallbackReason);
             this.o.onChange?.();
             resolve(m.provider);
           } else if (m.type === 'init-error') {
@@ -348,7 +457,7 @@ export class WorkerPool {
     });
     // Avoid an unhandled rejection if nobody awaits (init failure after dispose).
     slot.ready.catch(() => {});
-    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir });
+    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir, threads: this.plan().threadsPerWorker });
     return slot.ready;
   }
 
@@ -368,14 +477,19 @@ export class WorkerPool {
         new Promise<boolean>((r) => w.once('exit', () => r(true))),
         // The engine finishes the model run in flight before it exits (a segment takes seconds on
         // a slow CPU); terminating a thread inside ONNX Runtime's native code aborts the process.
-        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref()),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10 * 60_000).unref()),
       ]);
       if (exited) return;
+      this.o.log?.('demix: an engine worker did not exit within 10 minutes of being asked to; terminating it');
     }
     await w.terminate();
   }
 
-  /** Stops everything: running jobs go back to queued (their partial files removed), workers end. */
+  /**
+   * Stops everything: running jobs go back to queued first (so nothing can finish them as
+   * "done" or "failed" from here on), then each worker is asked to stop between segments and
+   * waited for (never terminated inside a model run), then the partial files are removed.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
@@ -384,15 +498,14 @@ export class WorkerPool {
     for (const e of entries) {
       e.canceled = true;
       if (e.cancelTimer) clearTimeout(e.cancelTimer);
-      e.release?.();
-    }
-    await Promise.all(this.slots.map((s) => this.dispose(s, true)));
-    // Let preparations in progress (hashing, cache copies) settle before the store closes.
-    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
-    for (const e of entries) {
-      removePartials(e.job.outputDir);
       this.o.backend.requeue(e.job.id);
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: e.job.id });
     }
+    // The runs end at their next segment boundary; preparations (hashing, cache copies) settle.
+    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, this.o.closeGraceMs ?? 10 * 60_000).unref())]);
+    for (const e of entries) e.release?.();
+    await Promise.all(this.slots.map((s) => this.dispose(s, false)));
+    for (const e of entries) if (!e.lost) removePartials(e.job.outputDir);
     this.inflight.clear();
   }
 }

@@ -4,6 +4,7 @@
  * job belongs to a batch).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Batch, Job, JobError, JobOptions, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
@@ -39,6 +40,7 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     segmentsTotal: r.segmentsTotal,
     etaSec: r.etaSec,
     provider: r.provider,
+    fallbackReason: r.fallbackReason ?? null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? r.errorCode } : null,
     priority: r.priority,
     outputDir: r.outputDir,
@@ -47,6 +49,8 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    readySamples: r.status === 'running' ? (r.readySamples ?? null) : null,
+    excerpt: r.excerptStart != null && r.excerptEnd != null ? { startSec: r.excerptStart, endSec: r.excerptEnd } : null,
   };
 }
 
@@ -71,6 +75,10 @@ export type JobPatch = Partial<
     | 'inputHash'
     | 'priority'
     | 'attempts'
+    | 'readySamples'
+    | 'ownerId'
+    | 'heartbeatAt'
+    | 'fallbackReason'
   >
 >;
 
@@ -84,6 +92,7 @@ export const FRESH_RUN = {
   errorMessage: null,
   startedAt: null,
   finishedAt: null,
+  readySamples: null,
 } satisfies JobPatch;
 
 const STATUSES = new Set<string>(['queued', 'running', 'done', 'failed', 'canceled']);
@@ -93,7 +102,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
-  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, input_peaks as inputPeaks`;
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason,
+  ready_samples as readySamples, excerpt_start as excerptStart, excerpt_end as excerptEnd, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -213,9 +223,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path)
+        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, excerpt_start, excerpt_end)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @excerptStart, @excerptEnd)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -226,7 +236,11 @@ export class JobStore {
           priority: 0,
           batchId: null,
           relativePath: null,
+          excerptStart: null,
+          excerptEnd: null,
+          inputHash: null,
           ...r,
+          uploaded: r.uploaded ? 1 : 0,
         });
       }
     });
@@ -245,12 +259,12 @@ export class JobStore {
    * Moves a job from one of `from` to `to`; returns the updated job, or null when the job was not
    * in an expected state (nothing changed, no event).
    */
-  transition(id: string, from: JobStatus[], to: JobStatus, patch: JobPatch = {}): Job | null {
+  transition(id: string, from: JobStatus[], to: JobStatus, patch: JobPatch = {}, guard: { ownerId?: string } = {}): Job | null {
     const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined) as (keyof JobPatch)[];
     const sets = keys.map((k) => `${jobs[k].name} = @${k}`);
     const res = this.stmt(
-      `update jobs set ${[...sets, 'status = @to'].join(', ')} where id = @id and status in (${from.map((f) => `'${f}'`).join(', ')})`,
-    ).run({ ...Object.fromEntries(keys.map((k) => [k, patch[k]])), to, id });
+      `update jobs set ${[...sets, 'status = @to'].join(', ')} where id = @id and status in (${from.map((f) => `'${f}'`).join(', ')})${guard.ownerId ? ' and owner_id = @guardOwner' : ''}`,
+    ).run({ ...Object.fromEntries(keys.map((k) => [k, patch[k]])), to, id, ...(guard.ownerId ? { guardOwner: guard.ownerId } : {}) });
     if (res.changes !== 1) return null;
     const job = this.get(id);
     this.bus.emit('job-updated', job);
@@ -258,8 +272,8 @@ export class JobStore {
     return job;
   }
 
-  /** Claims the next queued job (highest priority, oldest), marking it running. */
-  claimNext(): Job | null {
+  /** Claims the next queued job (highest priority, oldest), marking it running and owned by `ownerId` (the runner). */
+  claimNext(ownerId: string | null = null): Job | null {
     const next = this.stmt(`select id, attempts from jobs where status = 'queued' order by priority desc, created_at, id limit 8`);
     for (;;) {
       const candidates = next.all() as { id: string; attempts: number }[];
@@ -269,6 +283,8 @@ export class JobStore {
           ...FRESH_RUN,
           startedAt: Date.now(),
           attempts: c.attempts + 1,
+          ownerId,
+          heartbeatAt: Date.now(),
         });
         if (job) return job;
       }
@@ -276,10 +292,10 @@ export class JobStore {
   }
 
   /** Persists progress of a running job; false when the job is no longer running (e.g. canceled elsewhere). */
-  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): boolean {
+  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null; readySamples?: number | null }, ownerId: string | null = null): boolean {
     const res = this.stmt(
-      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running'`,
-    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id);
+      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ?, ready_samples = ? where id = ? and status = 'running' and (? is null or owner_id = ?)`,
+    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, p.readySamples ?? null, id, ownerId, ownerId);
     return res.changes === 1;
   }
 
@@ -287,14 +303,15 @@ export class JobStore {
     this.db.update(jobs).set({ inputHash: hash }).where(eq(jobs.id, id)).run();
   }
 
-  setProvider(id: string, provider: string): void {
-    this.db.update(jobs).set({ provider }).where(eq(jobs.id, id)).run();
+  setProvider(id: string, provider: string, fallbackReason: string | null = null): void {
+    this.db.update(jobs).set({ provider, fallbackReason }).where(eq(jobs.id, id)).run();
   }
 
   /** running → done, with its stems, in one transaction. */
   complete(
     id: string,
     result: { stems: Stem[]; durationSec: number; provider: string | null },
+    ownerId: string | null = null,
   ): Job | null {
     let ok = false;
     this.db.transaction((tx) => {
@@ -310,8 +327,10 @@ export class JobStore {
           provider: result.provider,
           errorCode: null,
           errorMessage: null,
+          ownerId: null,
+          heartbeatAt: null,
         })
-        .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), ownerId ? eq(jobs.ownerId, ownerId) : undefined))
         .run();
       if (res.changes !== 1) return;
       ok = true;
@@ -329,8 +348,49 @@ export class JobStore {
     return job;
   }
 
-  fail(id: string, error: JobError, from: JobStatus[] = ['running']): Job | null {
-    return this.transition(id, from, 'failed', { errorCode: error.code, errorMessage: error.message, finishedAt: Date.now(), etaSec: null });
+  fail(id: string, error: JobError, from: JobStatus[] = ['running'], ownerId: string | null = null): Job | null {
+    return this.transition(
+      id,
+      from,
+      'failed',
+      { errorCode: error.code, errorMessage: error.message, finishedAt: Date.now(), etaSec: null, ownerId: null, heartbeatAt: null },
+      ownerId ? { ownerId } : {},
+    );
+  }
+
+  /** running → queued (crash recovery, shutdown, a lost runner lock); only the owner's when `ownerId` is given. */
+  requeue(id: string, ownerId: string | null = null): Job | null {
+    return this.transition(
+      id,
+      ['running'],
+      'queued',
+      { progress: 0, segmentsDone: 0, etaSec: null, startedAt: null, ownerId: null, heartbeatAt: null },
+      ownerId ? { ownerId } : {},
+    );
+  }
+
+  /**
+   * Refreshes the heartbeat of the running jobs `ownerId` owns; returns the ids among `ids` it no
+   * longer owns (requeued, taken over, canceled or removed elsewhere).
+   */
+  heartbeat(ownerId: string, ids: string[], now = Date.now()): string[] {
+    if (!ids.length) return [];
+    this.stmt(`update jobs set heartbeat_at = ? where owner_id = ? and status = 'running' and id in (select value from json_each(?))`).run(now, ownerId, JSON.stringify(ids));
+    const still = new Set(
+      (this.stmt(`select id from jobs where owner_id = ? and status = 'running' and id in (select value from json_each(?))`).all(ownerId, JSON.stringify(ids)) as { id: string }[]).map((r) => r.id),
+    );
+    return ids.filter((id) => !still.has(id));
+  }
+
+  /**
+   * Running jobs nobody runs any more: no owner, a dead owner (`deadOwners`), or an owner whose
+   * heartbeat is older than `staleMs`. Never jobs of `liveOwner` (this runner).
+   */
+  orphanedRunning(liveOwner: string, deadOwners: string[], staleMs: number, now = Date.now()): { id: string; outputDir: string | null }[] {
+    return this.stmt(
+      `select id, output_dir as outputDir from jobs where status = 'running' and (owner_id is null or (owner_id <> ? and
+        (owner_id in (select value from json_each(?)) or heartbeat_at is null or heartbeat_at < ?)))`,
+    ).all(liveOwner, JSON.stringify(deadOwners), now - staleMs) as { id: string; outputDir: string | null }[];
   }
 
   /** Recounts a batch's done/failed from its jobs and emits `batch-updated`. */
@@ -431,9 +491,26 @@ export class JobStore {
     });
   }
 
-  /** Another job (different input) that already uses this output folder. */
-  outputDirTakenBy(outputDir: string, inputPath: string): boolean {
+  /**
+   * Another job (different input) that already uses this output folder. With `inputHash` (an
+   * uploaded file), a job whose input has the same content does not count: it is the same song.
+   */
+  outputDirTakenBy(outputDir: string, inputPath: string, inputHash: string | null = null): boolean {
+    if (inputHash) {
+      return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? and (input_hash is null or input_hash <> ?) limit 1`).get(outputDir, inputPath, inputHash);
+    }
     return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? limit 1`).get(outputDir, inputPath);
+  }
+
+  /** Whether another job than `jobId` lists this file among its stems (a cache hit linked into the same folder). */
+  stemPathShared(file: string, jobId: string): boolean {
+    return !!this.stmt(`select 1 from stems where path = ? and job_id <> ? limit 1`).get(file, jobId);
+  }
+
+  /** Whether any job's input lies under this folder (uploads still in use). */
+  anyInputUnder(dir: string): boolean {
+    const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
+    return !!this.stmt(`select 1 from jobs where instr(input_path, ?) = 1 limit 1`).get(prefix);
   }
 
   /** An active (queued/running) job for the same input, options and folder. */

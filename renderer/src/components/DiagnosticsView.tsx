@@ -19,7 +19,8 @@ export function diagnosticsReport(d: Diagnostics): string {
     `Platform: ${d.platform} ${d.arch}, Node ${d.nodeVersion}${d.electronVersion ? `, Electron ${d.electronVersion}` : ''}`,
     `ffmpeg: ${d.ffmpeg.path ?? 'not found'}${d.ffmpeg.version ? ` (${d.ffmpeg.version})` : ''}${d.ffmpeg.source ? ` via ${d.ffmpeg.source}` : ''}${d.ffmpeg.error ? ` — ERROR: ${d.ffmpeg.error}` : ''}`,
     ...d.models.map((m) => `Model ${m.id} (${m.name}): ${m.stems.join(', ')}, ${m.sampleRate} Hz, weights ${m.weightsPath ?? 'missing'}, checksum ${m.checksum}`),
-    `Execution providers: available ${d.providers.available.join(', ') || 'none'}; in use ${d.providers.inUse.join(', ') || 'none yet'}`,
+    `Execution providers: available ${d.providers.available.join(', ') || 'none'}; in use ${d.providers.inUse.join(', ') || 'none yet'}${(d.providers.fallbackReasons ?? []).map((r) => `; fallback: ${r}`).join('')}`,
+    ...(d.workers ? [`Workers: ${d.workers.workers} at once (concurrency ${d.workers.concurrency}), ${d.workers.threadsPerWorker} threads each on ${d.workers.cores} cores${d.workers.note ? ` — ${d.workers.note}` : ''}`] : []),
     `Data folder: ${d.dataDir}`,
     `Database: ${d.databasePath}`,
   ];
@@ -112,7 +113,16 @@ export function DiagnosticsView() {
         <DiagCard title="Execution providers" ok={d.providers.available.length > 0}>
           <Row k="Available" v={d.providers.available.map(providerLabel).join(', ') || 'none'} />
           <Row k="In use" v={d.providers.inUse.map(providerLabel).join(', ') || 'none yet (nothing separated)'} />
+          {(d.providers.fallbackReasons ?? []).map((r) => (
+            <Row key={r} k="Fallback" v={r} />
+          ))}
         </DiagCard>
+        {d.workers && (
+          <DiagCard title="Workers" ok={!d.workers.note}>
+            <Row k="At once" v={`${d.workers.workers} of concurrency ${d.workers.concurrency}, ${d.workers.threadsPerWorker} thread${d.workers.threadsPerWorker === 1 ? '' : 's'} each on ${d.workers.cores} core${d.workers.cores === 1 ? '' : 's'}`} />
+            {d.workers.note && <Row k="Note" v={d.workers.note} />}
+          </DiagCard>
+        )}
         <DiagCard title="Storage" ok>
           <Row k="Data folder" v={d.dataDir} mono />
           <Row k="Database" v={d.databasePath} mono />

@@ -7,6 +7,7 @@ import { batchCounts, groupQueue, queuedInOrder } from '../state/order.ts';
 import { baseName, formatDuration, providerLabel } from '../format.ts';
 import { AddBar } from './AddBar.tsx';
 import { Icon } from './Icon.tsx';
+import { formatSize, type UploadRow } from '../state/uploads.ts';
 
 const JOB_MIME = 'application/x-demix-job';
 
@@ -17,11 +18,12 @@ export function QueueView() {
   const count = Object.keys(jobs).length;
   const remove = useDemix((s) => s.remove);
   const finished = Object.values(jobs).filter((j) => j.status === 'done' || j.status === 'canceled');
+  const uploads = useDemix((s) => s.uploads);
 
   if (!loaded) return <div className="loading" role="status">Loading the queue…</div>;
-  if (count === 0) return <EmptyState />;
+  if (count === 0 && uploads.length === 0) return <EmptyState />;
 
-  const summary = summarize(Object.values(jobs));
+  const summary = [uploads.length > 0 && `${uploads.length} uploading`, summarize(Object.values(jobs))].filter(Boolean).join(' · ');
   return (
     <section className="queue" aria-labelledby="queue-title">
       <div className="section-head">
@@ -44,6 +46,9 @@ export function QueueView() {
       </div>
       <AddBar />
       <ul className="job-list" aria-label="Jobs">
+        {uploads.map((u) => (
+          <UploadRowView key={u.key} row={u} />
+        ))}
         {items.map((item) =>
           item.kind === 'job' ? (
             <JobRow key={item.job.id} job={item.job} queued={queued} />
@@ -54,6 +59,44 @@ export function QueueView() {
       </ul>
       <p className="hint muted">Tip: drop more songs or folders anywhere on this window. Drag queued songs (or use ↑ ↓) to change their order.</p>
     </section>
+  );
+}
+
+/** A file on its way to the bridge: upload progress, before it becomes a job. */
+function UploadRowView({ row }: { row: UploadRow }) {
+  const cancelUpload = useDemix((s) => s.cancelUpload);
+  const pct = row.total > 0 ? Math.min(100, Math.round((row.loaded / row.total) * 100)) : 0;
+  const label = row.status === 'waiting' ? 'Waiting to upload' : row.status === 'adding' ? 'Uploaded' : `Uploading ${pct}%`;
+  return (
+    <li className={`job job-uploading`} data-status="uploading" data-upload-status={row.status} aria-label={row.name}>
+      <div className="job-lead" aria-hidden="true">
+        <Icon name="upload" size={18} className="c-upload" />
+      </div>
+      <div className="job-main">
+        <div className="job-top">
+          <span className="job-name" title={row.relativePath}>
+            {row.relativePath}
+          </span>
+          <span className="badge badge-uploading">{label}</span>
+        </div>
+        <div className="progress" role="progressbar" aria-label={`Upload of ${row.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+          <div className="progress-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <div className="job-meta muted">
+          <span>
+            {formatSize(row.loaded)} of {formatSize(row.total)}
+          </span>
+          <span>{row.status === 'adding' ? 'adding to the queue…' : 'separation starts once it is uploaded'}</span>
+        </div>
+      </div>
+      <div className="job-actions">
+        {row.status !== 'adding' && (
+          <button type="button" className="btn btn-sm btn-ghost" onClick={() => cancelUpload(row.key)} aria-label={`Cancel upload of ${row.name}`}>
+            <Icon name="x" size={15} /> Cancel
+          </button>
+        )}
+      </div>
+    </li>
   );
 }
 
@@ -186,7 +229,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
       onDragOver={onDragOver}
       onDragLeave={() => setDropAt(null)}
       onDrop={onDrop}
-      onDoubleClick={job.status === 'done' ? () => navigate({ name: 'player', jobId: job.id }) : undefined}
+      onDoubleClick={job.status === 'done' || job.status === 'running' ? () => navigate({ name: 'player', jobId: job.id }) : undefined}
       data-drop={dropAt ?? undefined}
     >
       <div className="job-lead" aria-hidden="true">
@@ -196,6 +239,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
         <div className="job-top">
           <span className="job-name" title={job.inputPath}>
             {job.relativePath ?? job.name}
+            {job.excerpt && <span className="tag"> {formatSpan(job.excerpt)}</span>}
           </span>
           <span className={`badge badge-${job.status}`}>
             {STATUS_TEXT[job.status]}
@@ -229,7 +273,12 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
             </>
           )}
           {elapsed != null && job.status !== 'queued' && <span title="Elapsed">{formatDuration(elapsed)} elapsed</span>}
-          {job.provider && <span title="Execution provider">on {providerLabel(job.provider)}</span>}
+          {job.provider && (
+            <span title={job.fallbackReason ? `Execution provider (fallback: ${job.fallbackReason})` : 'Execution provider'} className={job.fallbackReason ? 'job-fallback' : undefined}>
+              on {providerLabel(job.provider)}
+              {job.fallbackReason && <> (fallback: {job.fallbackReason})</>}
+            </span>
+          )}
           {job.status === 'done' && job.stems.length > 0 && <span>{job.stems.length} stems · {job.options.format.toUpperCase()}</span>}
           <span className="job-model">{job.options.modelId}</span>
         </div>
@@ -243,6 +292,33 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
         {job.status === 'done' && (
           <button type="button" className="btn btn-accent btn-sm" onClick={() => navigate({ name: 'player', jobId: job.id })} aria-label={`Open stems of ${job.name}`}>
             <Icon name="headphones" size={15} /> Stems
+          </button>
+        )}
+        {job.status === 'running' && (
+          <button
+            type="button"
+            className="btn btn-accent btn-sm"
+            onClick={() => navigate({ name: 'player', jobId: job.id })}
+            aria-label={`Play ${job.name} while it separates`}
+            title={job.readySamples ? 'Play what is separated so far' : 'Opens the player; audio starts once the first part is separated'}
+          >
+            <Icon name="play" size={13} /> Play
+          </button>
+        )}
+        {(isQueued || job.status === 'done') && !job.excerpt && (
+          <button
+            type="button"
+            className="btn btn-sm"
+            onClick={() =>
+              api
+                .invoke('jobs:preview', { id: job.id })
+                .then((r) => toast({ kind: 'info', title: `Previewing ${r.job.name}`, lines: ['30 s of the song, ahead of the queue.'] }))
+                .catch((e) => toast({ kind: 'error', title: 'No preview', lines: [errorMessage(e)] }))
+            }
+            aria-label={`Preview 30 s of ${job.name}`}
+            title="Separate 30 s from a third into the song first, to hear it quickly"
+          >
+            Preview 30 s
           </button>
         )}
         {job.status === 'done' && api.host === 'electron' && job.outputDir && (
@@ -298,4 +374,10 @@ function StatusDot({ status }: { status: Job['status'] }) {
   if (status === 'done') return <Icon name="check" size={18} className="c-done" />;
   if (status === 'failed') return <Icon name="alert" size={18} className="c-failed" />;
   return <Icon name="x" size={18} className="muted" />;
+}
+
+/** `1:00–1:30` for an excerpt's span. */
+function formatSpan(e: { startSec: number; endSec: number }): string {
+  const f = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+  return `${f(e.startSec)}–${f(e.endSec)}`;
 }

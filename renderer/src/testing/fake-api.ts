@@ -73,6 +73,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       shifts: 0,
       device: 'auto',
       concurrency: 1,
+      maxUploadBytes: 2 * 1024 * 1024 * 1024,
     },
 
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
@@ -257,6 +258,11 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
           return Math.max(0, Math.min(1, v * (0.85 + 0.15 * Math.sin(i * 12.9898 + seed))));
         });
         return { durationSec: dur, peaks };
+      }
+      case 'jobs:stream-info': {
+        const j = fake.jobs.get(req.id) ?? notFound(req.id);
+        const stems = j.stems.length ? j.stems.map((s) => s.name) : ['drums', 'bass', 'other', 'vocals'];
+        return { stems, sampleRate: 44100, durationSec: j.durationSec ?? 12, readySamples: j.status === 'done' ? null : (j.readySamples ?? 0) };
       }
       case 'queue:pause':
         fake.paused = true;
