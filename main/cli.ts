@@ -319,11 +319,6 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(dataDirOption())
     .action(async (o) => {
       const { startBridge } = await import('./bridge/server.ts');
-      if (!o.rendererDir) {
-        const { ensureRenderer } = await import('./bridge/ensure-renderer.ts');
-        const { appRoot } = await import('./app-root.ts');
-        await ensureRenderer(appRoot(), (m) => io.err.write(`${m}\n`));
-      }
       const core = await openCore(o.dataDir, io, 'web', true);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -341,6 +336,13 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} on 127.0.0.1 is already in use: choose another with --port (or --port 0 for any free port)` : err.message}\n`);
         setCode(1);
         return;
+      }
+      // The UI is built (when missing or stale) once the port is ours and before anyone has the
+      // address: no request can see a half-built folder, and a busy port fails at once.
+      if (!o.rendererDir) {
+        const { ensureRenderer } = await import('./bridge/ensure-renderer.ts');
+        const { appRoot } = await import('./app-root.ts');
+        await ensureRenderer(appRoot(), (m) => io.err.write(`${m}\n`));
       }
       io.out.write(`Demix is serving on ${bridge.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {

@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { main } from '../main/cli.ts';
 import { EXCEPTIONS, checkLicenses, judgeLicense, licenseOf, productionPackages, renderNotices } from './licenses.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -62,5 +64,17 @@ describe('third-party licences', () => {
   it('Demix itself: LICENSE is MIT and package.json says so', () => {
     expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
     expect(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).license).toBe('MIT');
+  });
+
+  it('`demix --licenses` prints the MIT licence, then the generated notices', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => (text += d));
+    const code = await main(['node', 'demix', '--licenses'], { out, err: new PassThrough() });
+    expect(code).toBe(0);
+    expect(text).toMatch(/^MIT License/);
+    expect(text).toContain('third-party notices');
+    expect(text).toContain('ffmpeg-static@');
+    expect(text).toContain('personal and research use only');
   });
 });
