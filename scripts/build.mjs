@@ -9,6 +9,7 @@
  *   dist/cli.js               the `demix` CLI (bin/demix.js uses it while it is fresh, else tsx)
  *   dist/cli.inputs.json      the source files dist/cli.js and the worker were built from
  *   dist/engine-worker.js     ESM worker_threads entry (onnxruntime-node external)
+ *   dist/media-worker.js      ESM worker_threads entry for peaks and mixdowns (main/media-worker.ts)
  *   dist/ort-thread.mjs       the thread that runs ONNX Runtime (copied from engine/)
  *   dist/models/*.json        built-in model manifests (models/registry.ts looks there)
  *   dist/electron/icon.png    window/drag icon
@@ -100,9 +101,10 @@ export async function buildCli() {
   // bridge and the doctor load from dist/chunks/ only when a command uses them. The worker is
   // one self-contained file, as the packaged app (which has no dist/chunks/) needs it.
   const node = { ...common, platform: 'node', format: 'esm', target: 'node20', external: NATIVE_EXTERNALS, banner: esmBanner, write: false, metafile: true };
-  const [cli, worker] = await Promise.all([
+  const [cli, worker, mediaWorker] = await Promise.all([
     build({ ...node, entryPoints: { cli: 'main/cli.ts' }, outdir: 'dist', chunkNames: 'chunks/[name]-[hash]', splitting: true }),
     build({ ...node, entryPoints: ['engine/worker.ts'], outfile: 'dist/engine-worker.js' }),
+    build({ ...node, entryPoints: ['main/media-worker.ts'], outfile: 'dist/media-worker.js' }),
   ]);
   // The model's own thread (engine/session.ts ThreadRunner) is plain JavaScript: copied as is.
   copyAtomic(path.join(root, 'engine', 'ort-thread.mjs'), path.join(dist, 'ort-thread.mjs'));
@@ -112,11 +114,11 @@ export async function buildCli() {
   // Chunks first, entries last: an entry never points at a chunk that is not there yet.
   const isChunk = (f) => f.path.includes(`${path.sep}chunks${path.sep}`);
   cli.outputFiles.sort((a, b) => Number(isChunk(b)) - Number(isChunk(a)));
-  const inputs = [...new Set([...writeOutputs(worker), ...writeOutputs(cli), 'engine/ort-thread.mjs', 'scripts/build.mjs'])].sort();
+  const inputs = [...new Set([...writeOutputs(worker), ...writeOutputs(mediaWorker), ...writeOutputs(cli), 'engine/ort-thread.mjs', 'scripts/build.mjs'])].sort();
   removeOldChunks(new Set(cli.outputFiles.map((f) => f.path)));
   // Written last: bin/demix.js trusts dist/cli.js only when this list is there and older.
   writeAtomic(path.join(root, CLI_INPUTS), JSON.stringify({ inputs }, null, 1) + '\n');
-  say('esbuild: dist/cli.js, dist/engine-worker.js');
+  say('esbuild: dist/cli.js, dist/engine-worker.js, dist/media-worker.js');
 }
 
 /** dist/THIRD-PARTY-NOTICES.txt from the production dependency tree (shipped by the installers). */

@@ -41,7 +41,7 @@ export const CLI_INPUTS = 'dist/cli.inputs.json';
 
 /** Why dist/cli.js cannot be used (a short phrase), or null when it is present and fresh. */
 export function cliBundleProblem(root) {
-  const built = Math.min(mtimeOf(path.join(root, CLI_BUNDLE)) ?? -1, mtimeOf(path.join(root, 'dist', 'engine-worker.js')) ?? -1);
+  const built = Math.min(...[CLI_BUNDLE, 'dist/engine-worker.js', 'dist/media-worker.js'].map((f) => mtimeOf(path.join(root, f)) ?? -1));
   if (built < 0) return 'not built';
   let inputs;
   try {
