@@ -51,7 +51,7 @@ describe('store.uploadFiles', () => {
       added.push(req.uploadId);
       const files = sent.filter((s) => s.uploadId === req.uploadId);
       const folder = files[0].relativePath.includes('/') ? files[0].relativePath.split('/')[0] : null;
-      const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, skipped: 0, createdAt: 1 } : null;
+      const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: 1 } : null;
       const jobs = files.map(
         (f, i) =>
           ({
