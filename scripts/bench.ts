@@ -8,7 +8,8 @@
  *  - peak RSS of the engine for a 1-minute and a 10-minute input (flat in duration?), and of the
  *    demucs pipeline on the 30 s clip.
  *
- * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md).
+ * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
+ * --soak (the queue soak of scripts/soak.ts instead).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 
+if (process.argv.includes('--soak')) {
+  // `npm run bench -- --soak`: the queue soak (scripts/soak.ts) instead of the speed figures.
+  const { runSoak } = await import('./soak.ts');
+  process.exit(await runSoak());
+}
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const work = path.join(repo, '.bench');
