@@ -9,7 +9,8 @@
  *    demucs pipeline on the 30 s clip.
  *
  * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
- * --soak (the queue soak of scripts/soak.ts instead).
+ *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts, which runs last),
+ *          --soak (the queue soak of scripts/soak.ts instead of all of the above).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -185,3 +186,10 @@ function updateReadme(r: any) {
 }
 
 await main();
+
+// Is the int8 model worth shipping? (README "An int8 model?"; a child process, alternated inside.)
+if (!process.argv.includes('--no-q8')) {
+  const args = ['--import', 'tsx', 'scripts/bench-q8.ts', ...(quick ? ['--quick'] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: repo, stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+}
