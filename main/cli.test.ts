@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.ts';
 import type { Core } from './core.ts';
-import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from './queue/test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from '../testing/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
 const FIXTURE = path.resolve(REPO_ROOT, 'test', 'fixtures', 'known-answer', 'song01', 'mixture.flac');

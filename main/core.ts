@@ -22,6 +22,8 @@ import { Bus } from './bus.ts';
 import { CoreError } from './core-error.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
+import { MediaThread } from './media-thread.ts';
+import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import { RunnerLock, type LockHolder } from './queue/lock.ts';
 import { WorkerPool, removePartials } from './queue/pool.ts';
@@ -42,12 +44,12 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
+  /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
+  mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
   startQueue?: boolean;
   /** Where warnings go (a corrupt database moved aside, a lost runner lock); default console.warn. */
   onWarning?: (message: string) => void;
-  /** Extra folder with model manifests/weights (passed to workers). */
-  modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
@@ -83,6 +85,8 @@ export interface Core {
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
     /** Absolute path of a stem file (or 'mix' = the job's input, or a mixdown file name) owned by the job, or null. */
     mediaPath(jobId: string, stem: string): string | null;
+    /** Whether a path is a job's input, output folder, stem or mixdown (what `shell:reveal` may show). */
+    ownsPath(p: string): Promise<boolean>;
     /** Extra (CLI): several jobs at once, missing ids left out. */
     getMany(ids: string[]): Job[];
     /** Extra (CLI `clean`): removes finished job records (and their files when asked); returns how many. */
@@ -118,12 +122,28 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
   );
   const backend = new SqliteQueueBackend(store, bus, lock.owner);
-  // eslint-disable-next-line prefer-const
-  let pool: WorkerPool;
+  // The pool's callbacks reach services created below; they run only once the queue starts.
+  const pool = new WorkerPool({
+    backend,
+    workerScript: opts.workerScript ?? engineWorkerPath(),
+    size: () => settingsStore.get().concurrency,
+    prepare: (job) => service.prepare(job),
+    onChange: () => scheduleState(),
+    emitProgress: (job) => {
+      bus.emit('job-updated', job);
+    },
+    onProvider: (job, provider, fallbackReason) => {
+      store.setProvider(job.id, provider, fallbackReason);
+      bus.emit('job-updated', job);
+    },
+    cancelGraceMs: opts.cancelGraceMs,
+    cores: opts.cores ? () => opts.cores! : undefined,
+    log: (m) => warn(m),
+  });
   const settingsStore = new SettingsStore(db, () => pool.pump());
   const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
   // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
-  const media = createMediaService({ db, store, liveJob: (id) => core.jobs.get(id) });
+  const media = createMediaService({ db, store, thread: new MediaThread(opts.mediaWorkerScript), liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -163,26 +183,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  const workerScriptPath = opts.workerScript ?? engineWorkerPath();
-  pool = new WorkerPool({
-    backend,
-    workerScript: async () => workerScriptPath,
-    size: () => settingsStore.get().concurrency,
-    prepare: (job) => service.prepare(job),
-    onChange: scheduleState,
-    emitProgress: (job) => {
-      bus.emit('job-updated', job);
-    },
-    onProvider: (job, provider, fallbackReason) => {
-      store.setProvider(job.id, provider, fallbackReason);
-      bus.emit('job-updated', job);
-    },
-    modelsDir: opts.modelsDir,
-    cancelGraceMs: opts.cancelGraceMs,
-    cores: opts.cores ? () => opts.cores! : undefined,
-    log: (m) => warn(m),
-  });
-
   let holder: LockHolder | null = null;
   let lockTimer: NodeJS.Timeout | null = null;
   /**
@@ -213,34 +213,17 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
-  const seen = new Map<string, string>();
-  const sig = (j: Job) => `${j.status}|${j.progress}|${j.segmentsDone}|${j.provider}|${j.priority}`;
-  bus.on('job-updated', (j) => {
-    if (j.status === 'queued' || j.status === 'running') seen.set(j.id, sig(j));
-    else seen.delete(j.id);
-  });
-  bus.on('job-removed', ({ id }) => seen.delete(id));
-  const activeIds = sqlite.prepare(`select id from jobs where status in ('queued', 'running')`).pluck();
-  const observe = () => {
-    if (closed) return;
-    try {
+  const observer = createObserver({
+    sqlite,
+    store,
+    bus,
+    isRunningHere: (id) => pool.isRunningHere(id),
+    pollMs: opts.pollMs ?? 1000,
+    // The runner also requeues jobs whose owner stopped (another process died mid-job).
+    onTick: () => {
       if (lock.isHeld) recover();
-      const ids = new Set<string>(activeIds.all() as string[]);
-      for (const id of seen.keys()) ids.add(id);
-      const found = new Set<string>();
-      for (const j of store.getMany([...ids])) {
-        found.add(j.id);
-        if (pool.isRunningHere(j.id)) continue;
-        if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
-      }
-      for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
-    } catch {
-      // busy or closing: next tick
-    }
-  };
-  observe();
-  const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
-  observeTimer.unref();
+    },
+  });
 
   // ---- browser uploads: originals live while their job does ----
   const uploadedInput = (id: string): string | null => {
@@ -276,7 +259,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
-    const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
+    const eng = await engineDiagnostics();
     return {
       appVersion: opts.appVersion,
       contractVersion: CONTRACT_VERSION,
@@ -326,6 +309,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
       mediaPath: (id, stem) => media.mediaPath(id, stem),
+      ownsPath: (p) => media.ownsPath(p),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? pool.runningJob(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
@@ -366,8 +350,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       closed = true;
       if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
-      clearInterval(observeTimer);
+      observer.close();
       await pool.close();
+      await media.close();
       lock.release();
       sqlite.close();
     },

@@ -15,7 +15,7 @@ import { openAudioWriter } from '../engine/encode.ts';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 import { main } from './cli.ts';
 import type { Core } from './core.ts';
-import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle, waitStatus } from './queue/test-harness.ts';
+import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle, waitStatus } from '../testing/test-harness.ts';
 
 const ff = resolveFfmpeg().path;
 const dir = tempDir('demix-hostile-');

@@ -13,7 +13,8 @@ import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
-import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
+import { FRESH_RUN, optionsKey, type JobStore, type NewBatchRow, type NewJobRow } from './store/job-store.ts';
+import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
@@ -73,6 +74,7 @@ export function spanProblem(e: { startSec: number; endSec: number }, durationSec
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
+const HASH_PIECE = 256 * 1024;
 
 /** sha256 over the size and the first and last MiB of a file (independent of mtime and name). */
 export async function contentHash(file: string): Promise<string> {
@@ -81,14 +83,19 @@ export async function contentHash(file: string): Promise<string> {
     const { size } = await fh.stat();
     const h = createHash('sha256');
     h.update(`demix-v1:${size}:`);
-    const head = Buffer.alloc(Math.min(HASH_SPAN, size));
-    await fh.read(head, 0, head.length, 0);
-    h.update(head);
+    // Read and hash in 256 KiB pieces: each read is I/O, so the event loop runs between them.
+    const buf = Buffer.alloc(HASH_PIECE);
+    const span = async (start: number, length: number) => {
+      for (let off = 0; off < length; off += HASH_PIECE) {
+        const n = Math.min(HASH_PIECE, length - off);
+        const { bytesRead } = await fh.read(buf, 0, n, start + off);
+        h.update(bytesRead === n ? buf.subarray(0, n) : Buffer.concat([buf.subarray(0, bytesRead), Buffer.alloc(n - bytesRead)]));
+      }
+    };
+    await span(0, Math.min(HASH_SPAN, size));
     if (size > HASH_SPAN) {
       const tailLen = Math.min(HASH_SPAN, size - HASH_SPAN);
-      const tail = Buffer.alloc(tailLen);
-      await fh.read(tail, 0, tailLen, size - tailLen);
-      h.update(tail);
+      await span(size - tailLen, tailLen);
     }
     return h.digest('hex');
   } finally {
@@ -198,7 +205,9 @@ export class JobsService {
     const loose: Candidate[] = [];
     const folders: { root: string; files: FoundFile[] }[] = [];
     const seen = new Set<string>();
+    let n = 0;
     for (const raw of paths) {
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
       const p = path.resolve(raw);
       let st: fs.Stats;
       try {
@@ -214,7 +223,9 @@ export class JobsService {
           rejected.push({ path: p, reason: `No audio files found in this folder${skipped ? ` (${skipped} other file${skipped === 1 ? '' : 's'} skipped)` : ''}.` });
           continue;
         }
-        folders.push({ root: p, files: files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true)) });
+        const fresh = files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true));
+        // The same folder (or one inside a folder already given) adds no second, empty batch.
+        if (fresh.length) folders.push({ root: p, files: fresh });
         continue;
       }
       if (!st.isFile()) {
@@ -314,20 +325,36 @@ export class JobsService {
       };
     };
 
+    // Per-file checks and inserts yield to the event loop regularly, and inserts go in
+    // transactions of at most INSERT_CHUNK rows: a 2,000-file folder never freezes the core.
+    const buildAll = async (cands: Candidate[], relative: (c: Candidate) => string | null): Promise<NewJobRow[]> => {
+      const rows: NewJobRow[] = [];
+      for (let i = 0; i < cands.length; i++) {
+        if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+        const r = build(cands[i], relative(cands[i]));
+        if (r) rows.push(r);
+      }
+      return rows;
+    };
+    const enqueueChunked = async (batch: NewBatchRow | null, rows: NewJobRow[]) => {
+      let first = true;
+      for (let i = 0; i < rows.length || (first && batch); i += INSERT_CHUNK) {
+        if (!first) await yieldToLoop();
+        const res = this.backend.enqueue(first ? batch : null, rows.slice(i, i + INSERT_CHUNK));
+        first = false;
+        jobs.push(...res.jobs);
+        if (res.batch) batches.push(res.batch);
+      }
+    };
     for (const folder of folders) {
       const batchId = newId('b');
       const before = rejected.length;
-      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is NewJobRow => r !== null);
+      const rows = await buildAll(folder.files.map((f) => ({ file: f, batchId })), (c) => c.file.relativePath);
       const skipped = rejected.length - before;
-      const res = this.backend.enqueue(
-        { id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now },
-        rows,
-      );
-      jobs.push(...res.jobs);
-      if (res.batch) batches.push(res.batch);
+      await enqueueChunked({ id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now }, rows);
     }
-    const looseRows = loose.map((c) => build(c, null)).filter((r): r is NewJobRow => r !== null);
-    if (looseRows.length) jobs.push(...this.backend.enqueue(null, looseRows).jobs);
+    const looseRows = await buildAll(loose, () => null);
+    if (looseRows.length) await enqueueChunked(null, looseRows);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     if (jobs.length) this.pump();
     return { jobs, batches, rejected };

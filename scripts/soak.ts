@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCore } from '../main/core.ts';
-import { FAKE_WORKER } from '../main/queue/test-harness.ts';
+import { FAKE_WORKER } from '../testing/test-harness.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = 200;
@@ -51,7 +51,7 @@ export async function runSoak(): Promise<number> {
   const deaths = new Map<number, number>(); // runner pid → time it ended
   let runner: ChildProcess | null = null;
   const startRunner = async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'main', 'queue', 'runner.test-double.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'testing', 'runner.test-double.ts')], {
       cwd: repo,
       env: { ...process.env, DEMIX_TEST_RUNNER: JSON.stringify({ dataDir: data, pollMs: 50 }) },
       stdio: ['pipe', 'pipe', 'inherit'],
