@@ -13,7 +13,7 @@
  *
  * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
  *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts), --eventloop (only the
- *          event-loop measurement).
+ *          event-loop measurement), --soak (the queue soak of scripts/soak.ts instead of all of the above).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 
+if (process.argv.includes('--soak')) {
+  // `npm run bench -- --soak`: the queue soak (scripts/soak.ts) instead of the speed figures.
+  const { runSoak } = await import('./soak.ts');
+  process.exit(await runSoak());
+}
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const work = path.join(repo, '.bench');
