@@ -38,13 +38,9 @@ function excerptKey(key: string, e: { startSec: number; endSec: number } | null)
   return e ? `${key}|excerpt:${e.startSec}-${e.endSec}` : key;
 }
 
-/** `60-90`, `1:00-1:30.5`: how an excerpt span is written (folder names, messages). */
+/** `60-90`, `75.5-100`: an excerpt span in seconds (folder names: no `:`, which Windows forbids). */
 export function spanLabel(e: { startSec: number; endSec: number }): string {
-  const f = (s: number) => {
-    const m = Math.floor(s / 60);
-    const r = Math.round((s - 60 * m) * 1000) / 1000;
-    return m ? `${m}:${r < 10 ? '0' : ''}${r}` : String(r);
-  };
+  const f = (s: number) => String(Math.round(s * 1000) / 1000);
   return `${f(e.startSec)}-${f(e.endSec)}`;
 }
 
@@ -68,7 +64,7 @@ export function spanProblem(e: { startSec: number; endSec: number }, durationSec
   const label = spanLabel(e);
   if (e.endSec < e.startSec) return `Excerpt ${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`;
   if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
-  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${spanLabel({ startSec: 0, endSec: Math.floor(durationSec * 100) / 100 }).slice(2)} long; choose a span that ends by then.`;
+  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${Math.floor(durationSec * 100) / 100} s long; choose a span that ends by then.`;
   return null;
 }
 
@@ -229,7 +225,7 @@ export class JobsService {
         continue;
       }
       if (!st.isFile()) {
-        rejected.push({ path: p, reason: 'Not a regular file.' });
+        rejected.push({ path: p, reason: 'Not a regular file (a pipe, socket or device): choose an audio file.' });
         continue;
       }
       if (seen.has(p)) continue;

@@ -7,7 +7,7 @@ export function yieldToLoop(): Promise<void> {
 }
 
 /** Largest number of job rows inserted in one SQLite transaction (a few ms each). */
-export const INSERT_CHUNK = 200;
+export const INSERT_CHUNK = 50;
 
 /** Loop iterations between yields in per-file loops (stat + a few indexed queries each). */
-export const YIELD_EVERY = 100;
+export const YIELD_EVERY = 25;
