@@ -184,7 +184,11 @@ function updateReadme(r: any) {
 }
 
 const eventLoopBench = () => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-eventloop.ts', ...(writeReadme ? ['--readme'] : [])], { cwd: repo, stdio: 'inherit' });
-if (process.argv.includes('--eventloop')) {
+const startupBench = () => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-startup.ts'], { cwd: repo, stdio: 'inherit' });
+if (process.argv.includes('--startup')) {
+  // Only the CLI start-up measurement (scripts/bench-startup.ts): no model needed.
+  process.exitCode = startupBench().status ?? 1;
+} else if (process.argv.includes('--eventloop')) {
   // Only the core-responsiveness measurement (scripts/bench-eventloop.ts), in its own process.
   process.exitCode = eventLoopBench().status ?? 1;
 } else {
@@ -198,4 +202,6 @@ if (process.argv.includes('--eventloop')) {
   }
   const e = eventLoopBench();
   if (e.status !== 0) process.exitCode = e.status ?? 1;
+  const st = startupBench();
+  if (st.status !== 0) process.exitCode = st.status ?? 1;
 }
