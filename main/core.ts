@@ -25,9 +25,9 @@ import { JobsService } from './jobs.ts';
 import { writeMixdown, mixdownFileName } from './mixdown.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
-import { RunnerLock, type LockHolder } from './queue/lock.ts';
-import { WorkerPool, removePartials } from './queue/pool.ts';
-import { SqliteQueueBackend } from './queue/sqlite-backend.ts';
+import type { LockHolder } from './queue/lock.ts';
+import { EmbeddedQueue } from './queue/embedded-queue.ts';
+import type { JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
@@ -55,6 +55,11 @@ export interface CoreOptions {
   modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
+  /**
+   * The queue: undefined/null for the embedded queue (default), or a Redis URL
+   * (redis://[:password@]host:port[/db], rediss:// for TLS) for BullMQ workers on any machine.
+   */
+  queueUrl?: string | null;
 }
 
 export interface Core {
@@ -92,6 +97,8 @@ export interface Core {
     /** The other process holding the lock, when this core is not the runner. */
     holder(): LockHolder | null;
   };
+  /** Which queue runs the jobs: the embedded one or Redis (and where). */
+  queueKind(): { kind: 'embedded' | 'redis'; where: string };
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
@@ -101,11 +108,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  const backend = new SqliteQueueBackend(store, bus);
-  // eslint-disable-next-line prefer-const
-  let pool: WorkerPool;
-  const settingsStore = new SettingsStore(db, () => pool.pump());
-  const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
+  let queue: JobQueue;
+  const settingsStore = new SettingsStore(db, () => queue.pump());
+  const service = new JobsService(store, () => queue, () => settingsStore.get());
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -117,13 +122,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     const activeCount = c.queued + c.running;
     if (activeCount === 0) finishedSinceIdle = 0;
     let runningProgress = 0;
-    for (const id of active) runningProgress += pool.runningJob(id)?.progress ?? 0;
+    for (const id of active) runningProgress += queue.live(id)?.progress ?? 0;
     const denom = finishedSinceIdle + activeCount;
     return {
-      paused: pool.paused,
+      paused: queue.paused,
       queued: c.queued,
       running: c.running,
-      workers: pool.workers,
+      workers: queue.workers(),
       overallProgress: denom === 0 ? null : Math.min(1, (finishedSinceIdle + runningProgress) / denom),
     };
   };
@@ -145,52 +150,29 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  const workerScriptPath = opts.workerScript ?? engineWorkerPath();
-  pool = new WorkerPool({
-    backend,
-    workerScript: async () => workerScriptPath,
-    size: () => settingsStore.get().concurrency,
-    prepare: (job) => service.prepare(job),
-    onChange: scheduleState,
-    emitProgress: (job) => {
-      bus.emit('job-updated', job);
-    },
-    onProvider: (job, provider) => {
-      store.setProvider(job.id, provider);
-      bus.emit('job-updated', job);
-    },
-    modelsDir: opts.modelsDir,
-    log: (m) => warn(m),
-  });
-
-  // ---- single runner ----
-  const lock = new RunnerLock(sqlite, () => {
-    warn('Another Demix process took over the job queue; this one stops starting jobs.');
-    pool.paused = true;
-  });
-  let holder: LockHolder | null = null;
-  let lockTimer: NodeJS.Timeout | null = null;
-  const recover = () => {
-    const stale = db.select().from(jobsTable).where(eq(jobsTable.status, 'running')).all();
-    for (const r of stale) {
-      removePartials(r.outputDir);
-      backend.requeue(r.id);
+  const queueUrl = opts.queueUrl ?? null;
+  if (queueUrl) {
+    const { openRedisQueue } = await import('./queue/redis-queue.ts');
+    try {
+      queue = await openRedisQueue({ url: queueUrl, store, bus, warn, onChange: scheduleState, follow: opts.startQueue !== false });
+    } catch (e) {
+      sqlite.close();
+      throw e;
     }
-  };
-  const tryRun = (): boolean => {
-    if (closed) return false;
-    holder = lock.tryAcquire();
-    if (holder) return false;
-    if (lockTimer) clearInterval(lockTimer);
-    lockTimer = null;
-    recover();
-    pool.start(opts.pollMs ?? 1000);
-    scheduleState();
-    return true;
-  };
-  if (opts.startQueue !== false && !tryRun()) {
-    lockTimer = setInterval(() => tryRun(), 2000);
-    lockTimer.unref();
+  } else {
+    queue = new EmbeddedQueue({
+      store,
+      sqlite,
+      bus,
+      settings: () => settingsStore.get(),
+      prepare: (job, run) => service.prepare(job, run),
+      workerScript: opts.workerScript ?? engineWorkerPath(),
+      modelsDir: opts.modelsDir,
+      pollMs: opts.pollMs,
+      startQueue: opts.startQueue,
+      onChange: scheduleState,
+      warn,
+    });
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
@@ -210,7 +192,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       const found = new Set<string>();
       for (const j of store.getMany([...ids])) {
         found.add(j.id);
-        if (pool.isRunningHere(j.id)) continue;
+        if (queue.live(j.id)) continue;
         if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
       }
       for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
@@ -296,7 +278,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: [...pool.providers] },
+      providers: { available: eng.providers.available, inUse: queue.providers() },
       databasePath: dbPath,
       dataDir,
     };
@@ -312,43 +294,42 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
-        const fresh = jobs.map((j) => (j.status === 'running' ? (pool.runningJob(j.id) ? { ...j, ...pick(pool.runningJob(j.id)!) } : j) : j));
+        const fresh = jobs.map((j) => (j.status === 'running' ? (queue.live(j.id) ? { ...j, ...pick(queue.live(j.id)!) } : j) : j));
         const batchIds = [...new Set(jobs.map((j) => j.batchId).filter((b): b is string => !!b))];
         return { jobs: fresh, batches: store.batches(batchIds), total };
       },
       get: (id) => {
         const j = store.get(id);
-        const live = j.status === 'running' ? pool.runningJob(id) : null;
+        const live = j.status === 'running' ? queue.live(id) : null;
         return live ? { ...j, ...pick(live) } : j;
       },
-      cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
+      cancel: (id) => service.cancel(id),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles, (x) => pool.cancel(x)),
-      reorder: (id, beforeId) => store.reorder(id, beforeId),
+      remove: (id, deleteFiles) => service.remove(id, deleteFiles),
+      reorder: (id, beforeId) => queue.reorder(id, beforeId),
       peaks,
       exportMixdown,
       mediaPath: (id, stem) => service.mediaPath(id, stem),
       getMany: (ids) => store.getMany(ids).map((j) => {
-        const live = j.status === 'running' ? pool.runningJob(j.id) : null;
+        const live = j.status === 'running' ? queue.live(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
       }),
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles, (x) => pool.cancel(x));
+        for (const j of jobs) service.remove(j.id, deleteFiles);
         return jobs.length;
       },
     },
     queue: {
       pause: () => {
-        pool.paused = true;
+        queue.pause();
         const s = queueState();
         bus.emit('queue-state', s);
         return s;
       },
       resume: () => {
-        pool.paused = false;
-        pool.pump();
+        queue.resume();
         const s = queueState();
         bus.emit('queue-state', s);
         return s;
@@ -357,15 +338,14 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     settings: { get: () => settingsStore.get(), set: (patch) => settingsStore.set(patch) },
     diagnostics,
-    runner: { isRunner: () => lock.isHeld, holder: () => holder },
+    runner: { isRunner: () => queue.isRunner(), holder: () => queue.holder() },
+    queueKind: () => ({ kind: queue.kind, where: queue.where }),
     close: async () => {
       if (closed) return;
       closed = true;
-      if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
       clearInterval(observeTimer);
-      await pool.close();
-      lock.release();
+      await queue.close();
       sqlite.close();
     },
   };

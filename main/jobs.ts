@@ -12,8 +12,9 @@ import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
-import { FRESH_RUN, optionsKey, type JobStore, type NewJobRow } from './store/job-store.ts';
+import { optionsKey, type JobStore } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
+import type { EnqueueJob, JobQueue } from './queue/queue.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
 export const SKIPPED_PREFIX = 'Already separated';
@@ -104,9 +105,9 @@ interface Candidate {
 export class JobsService {
   constructor(
     private readonly store: JobStore,
-    private readonly backend: QueueBackend,
+    /** Every queue operation goes through the queue (embedded or Redis). */
+    private readonly queue: () => JobQueue,
     private readonly settings: () => Settings,
-    private readonly pump: () => void,
   ) {}
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
@@ -174,11 +175,10 @@ export class JobsService {
     const batches: Batch[] = [];
     const now = Date.now();
     const key = optionsKey(options);
-    const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
 
-    const build = (c: Candidate, relative: string | null): NewJobRow | null => {
+    const build = (c: Candidate, relative: string | null): EnqueueJob | null => {
       const f = c.file;
       let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
       // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
@@ -205,10 +205,7 @@ export class JobsService {
         inputPath: f.path,
         inputSize: f.size,
         inputMtimeMs: Math.round(f.mtimeMs),
-        modelId: options.modelId,
-        options: optionsJson,
-        optionsKey: key,
-        status: 'queued',
+        options,
         createdAt: now,
         outputRoot,
         outputDir: outDir,
@@ -220,19 +217,18 @@ export class JobsService {
     for (const folder of folders) {
       const batchId = newId('b');
       const before = rejected.length;
-      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is NewJobRow => r !== null);
+      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is EnqueueJob => r !== null);
       const skipped = rejected.length - before;
-      const res = this.backend.enqueue(
+      const res = this.queue().enqueue(
         { id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now },
         rows,
       );
       jobs.push(...res.jobs);
       if (res.batch) batches.push(res.batch);
     }
-    const looseRows = loose.map((c) => build(c, null)).filter((r): r is NewJobRow => r !== null);
-    if (looseRows.length) jobs.push(...this.backend.enqueue(null, looseRows).jobs);
+    const looseRows = loose.map((c) => build(c, null)).filter((r): r is EnqueueJob => r !== null);
+    if (looseRows.length) jobs.push(...this.queue().enqueue(null, looseRows).jobs);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
-    if (jobs.length) this.pump();
     return { jobs, batches, rejected };
   }
 
@@ -253,20 +249,20 @@ export class JobsService {
    * Runs before the engine: the input must still be there; the content hash may find a finished
    * identical job (cache: its stems are linked or copied); the output folder must be creatable.
    */
-  async prepare(job: Job): Promise<PrepareResult> {
+  async prepare(job: Job, run: Pick<QueueBackend, 'fail' | 'complete'>): Promise<PrepareResult> {
     let st: fs.Stats;
     try {
       st = await fs.promises.stat(job.inputPath);
     } catch {
-      this.backend.fail(job.id, { code: 'INPUT_NOT_FOUND', message: `${job.inputPath} is gone (moved or deleted after it was added): put it back or add it again.` });
+      run.fail(job.id, { code: 'INPUT_NOT_FOUND', message: `${job.inputPath} is gone (moved or deleted after it was added): put it back or add it again.` });
       return { run: false };
     }
     if (!st.isFile()) {
-      this.backend.fail(job.id, { code: 'INPUT_IS_FOLDER', message: `${job.inputPath} is not a file.` });
+      run.fail(job.id, { code: 'INPUT_IS_FOLDER', message: `${job.inputPath} is not a file.` });
       return { run: false };
     }
     if (st.size === 0) {
-      this.backend.fail(job.id, { code: 'INPUT_EMPTY', message: `${job.name} is empty (0 bytes): the file is damaged or was not copied completely; use another copy.` });
+      run.fail(job.id, { code: 'INPUT_EMPTY', message: `${job.name} is empty (0 bytes): the file is damaged or was not copied completely; use another copy.` });
       return { run: false };
     }
     const outDir = job.outputDir!;
@@ -280,7 +276,7 @@ export class JobsService {
     try {
       makeDirs(outDir);
     } catch (e) {
-      this.backend.fail(job.id, outputError(e, outDir));
+      run.fail(job.id, outputError(e, outDir));
       return { run: false };
     }
     if (hash) {
@@ -288,13 +284,13 @@ export class JobsService {
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);
-          this.backend.complete(job.id, { stems, durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0, provider: 'cache' });
+          run.complete(job.id, { stems, durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0, provider: 'cache' });
           return { run: false };
         } catch (e) {
           // Could not reuse (e.g. cross-device copy failed for space): fall back to separating.
           const info = outputError(e, outDir);
           if (info.code === 'DISK_FULL') {
-            this.backend.fail(job.id, info);
+            run.fail(job.id, info);
             return { run: false };
           }
         }
@@ -304,14 +300,13 @@ export class JobsService {
     return { run: true };
   }
 
-  cancel(id: string, poolCancel: (id: string) => void): Job {
+  cancel(id: string): Job {
     const job = this.store.get(id);
     if (job.status !== 'queued' && job.status !== 'running') {
       throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only queued or running jobs can be canceled.`);
     }
-    const updated = this.backend.cancel(id);
+    const updated = this.queue().cancel(id);
     if (!updated) return this.cancelRaced(id);
-    if (job.status === 'running') poolCancel(id);
     return updated;
   }
 
@@ -325,18 +320,14 @@ export class JobsService {
     if (job.status !== 'failed' && job.status !== 'canceled') {
       throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only failed or canceled jobs can be retried.`);
     }
-    const updated = this.store.transition(id, ['failed', 'canceled'], 'queued', FRESH_RUN);
+    const updated = this.queue().retry(id);
     if (!updated) throw new CoreError('CONFLICT', `Job ${job.name} changed state meanwhile; try again.`);
-    this.pump();
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean, poolCancel: (id: string) => void): void {
+  remove(id: string, deleteFiles: boolean): void {
     const job = this.store.get(id);
-    if (job.status === 'running' || job.status === 'queued') {
-      this.backend.cancel(id);
-      poolCancel(id);
-    }
+    if (job.status === 'running' || job.status === 'queued') this.queue().forget(id);
     const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
     this.store.delete(id);
     if (deleteFiles) {

@@ -107,6 +107,8 @@ export const Job = z.object({
   createdAt: z.number().int(),
   startedAt: z.number().int().nullable(),
   finishedAt: z.number().int().nullable(),
+  /** Host of the worker that runs or ran the job (distributed queue: `demix worker` on another machine). */
+  workerHost: z.string().nullable().optional(),
 });
 export type Job = z.infer<typeof Job>;
 
