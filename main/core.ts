@@ -27,7 +27,7 @@ import { DB_FILE_NAME } from './paths.ts';
 import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import type { LockHolder } from './queue/lock.ts';
 import { EmbeddedQueue } from './queue/embedded-queue.ts';
-import type { JobQueue } from './queue/queue.ts';
+import { chooseQueueUrl, type JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
@@ -150,16 +150,25 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  const queueUrl = opts.queueUrl ?? null;
+  // --queue / CoreOptions.queueUrl, then DEMIX_QUEUE, then the app setting; embedded by default.
+  const fromSetting = opts.queueUrl === undefined && !process.env.DEMIX_QUEUE;
+  const queueUrl = chooseQueueUrl(opts.queueUrl, settingsStore.get().queueUrl);
+  let embeddedPaused = false;
   if (queueUrl) {
     const { openRedisQueue } = await import('./queue/redis-queue.ts');
     try {
       queue = await openRedisQueue({ url: queueUrl, store, bus, warn, onChange: scheduleState, follow: opts.startQueue !== false });
     } catch (e) {
-      sqlite.close();
-      throw e;
+      if (!fromSetting) {
+        sqlite.close();
+        throw e;
+      }
+      // The app's setting names a Redis that does not answer: keep the app usable, run nothing here.
+      warn(`${(e as Error).message} Jobs stay queued on this machine (paused) until the queue setting is fixed.`);
+      embeddedPaused = true;
     }
-  } else {
+  }
+  if (!queue!) {
     queue = new EmbeddedQueue({
       store,
       sqlite,
@@ -169,7 +178,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       workerScript: opts.workerScript ?? engineWorkerPath(),
       modelsDir: opts.modelsDir,
       pollMs: opts.pollMs,
-      startQueue: opts.startQueue,
+      startQueue: embeddedPaused ? false : opts.startQueue,
       onChange: scheduleState,
       warn,
     });

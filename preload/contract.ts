@@ -146,6 +146,16 @@ export const Settings = z.object({
   device: DeviceChoice,
   /** Worker threads separating at once (each holds one model session, ~4-5 GB on CPU). */
   concurrency: z.number().int().min(1).max(8),
+  /**
+   * Job queue: null = embedded (this machine), or a Redis URL (redis://[:password@]host:port[/db],
+   * rediss:// for TLS) served by `demix worker` processes on any machine. Applies at the next start.
+   */
+  queueUrl: z
+    .string()
+    .max(2048)
+    .regex(/^rediss?:\/\/\S+$/, 'use redis://[:password@]host:port[/db] or rediss://…')
+    .nullable()
+    .default(null),
 });
 export type Settings = z.infer<typeof Settings>;
 

@@ -92,3 +92,10 @@ export function toRows(batch: EnqueueBatch | null, jobs: EnqueueJob[], extra: (j
   }));
   return { batch: b, rows };
 }
+
+/** The queue URL chosen: --queue, then DEMIX_QUEUE, then the app setting; null = embedded. */
+export function chooseQueueUrl(flag: string | undefined | null, setting: string | null | undefined): string | null {
+  const v = (flag ?? process.env.DEMIX_QUEUE ?? setting ?? '').trim();
+  if (!v || v === 'embedded' || v === 'sqlite' || v === 'local') return null;
+  return v;
+}

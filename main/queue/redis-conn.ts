@@ -20,13 +20,6 @@ export interface ParsedQueueUrl {
   tls: boolean;
 }
 
-/** The queue URL chosen: --queue, then DEMIX_QUEUE, then the app setting; null = embedded. */
-export function chooseQueueUrl(flag: string | undefined | null, setting: string | null | undefined): string | null {
-  const v = (flag ?? process.env.DEMIX_QUEUE ?? setting ?? '').trim();
-  if (!v || v === 'embedded' || v === 'sqlite' || v === 'local') return null;
-  return v;
-}
-
 export function parseQueueUrl(raw: string): ParsedQueueUrl {
   const usage = 'use redis://[:password@]host:port[/db] (or rediss:// for TLS)';
   let u: URL;

@@ -102,10 +102,9 @@ export class RedisQueue implements JobQueue {
   }
 
   async start(): Promise<void> {
-    await this.conn.connect();
+    await this.bull.waitUntilReady();
     this.pausedFlag = await this.bull.isPaused();
     if (this.events) {
-      await this.eventsConn!.connect();
       const ev = this.events;
       ev.on('active', ({ jobId }) => this.onActive(jobId));
       ev.on('progress', ({ jobId, data }) => this.onProgress(jobId, data as unknown as RemoteProgress));

@@ -17,7 +17,7 @@ import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeviceChoice } from '../../preload/contract.ts';
 import { makeDirs, outputError } from '../jobs.ts';
-import { removePartials } from './pool.ts';
+import { removeEmptyDir, removePartials } from './pool.ts';
 import { EngineThread, type EngineError } from './engine-thread.ts';
 import { CANCEL_CHANNEL, KEY_PREFIX, QUEUE_NAME, cancelKey, checkRedis, parseQueueUrl, redisConnection } from './redis-conn.ts';
 import { encodeError, toSubmitterPath, toWorkerPath, type PathMap, type RemoteJobData, type RemoteProgress, type RemoteResult } from './redis-protocol.ts';
@@ -68,8 +68,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
   const host = o.host ?? os.hostname();
   const conn: Redis = redisConnection(parsed, { onDown: (m) => o.log(m), onUp: (m) => o.log(m) });
   const sub: Redis = redisConnection(parsed);
-  await conn.connect();
-  await sub.connect();
+  await conn.ping();
   const threads = Array.from({ length: Math.max(1, o.concurrency) }, () => new EngineThread(o.workerScript, o.modelsDir));
   const running = new Map<string, EngineThread>();
   const canceled = new Set<string>();
@@ -114,6 +113,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
     if (!thread) failJob('INTERNAL', `No free engine thread on ${host} (concurrency accounting error).`);
     thread!.busy = true;
     running.set(remoteId, thread!);
+    let ok = false;
     try {
       let provider: string;
       try {
@@ -138,6 +138,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
         })
         .catch((e: EngineError) => failJob(e.code ?? 'INTERNAL', e.code === 'CANCELED' ? 'Canceled.' : `${e.message} (on ${host})`));
       processed++;
+      ok = true;
       return {
         stems: result.stems.map((s) => ({ name: s.name, path: toSubmitterPath(s.path, o.pathMap), format: s.format, durationSec: s.durationSec })),
         durationSec: result.durationSec,
@@ -145,6 +146,8 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
         host,
       };
     } finally {
+      // A failed or canceled job leaves no empty folder behind (never a folder with files).
+      if (!ok) removeEmptyDir(outDir);
       running.delete(remoteId);
       canceled.delete(remoteId);
       thread!.busy = false;

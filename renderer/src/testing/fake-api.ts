@@ -73,6 +73,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       shifts: 0,
       device: 'auto',
       concurrency: 1,
+      queueUrl: null,
     },
 
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
