@@ -7,7 +7,7 @@ export default defineConfig({
     // Model tests hold a ~4 GB ONNX Runtime session each and use every core: run files one or two at a time.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 180_000,
   },
 });

@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +68,9 @@ describe('demix CLI (fake engine)', () => {
     expect(r.stdout).toMatch(/✓ two\.mp3 → .*htdemucs[/\\]sub[/\\]two \(4 stems/);
     expect(r.stdout).toMatch(/2 done, 4 failed, 0 skipped in .* \(execution provider: fake-cpu\)/);
     expect(listFiles(out)).toHaveLength(8);
-    expect(good1 && good2).toBeTruthy();
+    // Each good input has its own complete stem set, mirrored from the folder tree.
+    expect(listFiles(path.join(out, 'htdemucs', path.basename(good1, '.mp3'))).map((f) => path.basename(f))).toEqual(['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav']);
+    expect(listFiles(path.join(out, 'htdemucs', 'sub', path.basename(good2, '.mp3')))).toHaveLength(4);
 
     const again = await run(['separate', path.join(root, 'music'), '-o', out, '--data-dir', data]);
     expect(again.code).toBe(0);
@@ -123,6 +126,56 @@ describe('demix CLI (fake engine)', () => {
     expect((await run(['jobs', '--data-dir', data])).stdout).toMatch(/No jobs/);
   });
 
+  it('every wrong flag or missing argument: one line naming the problem and the choices, non-zero exit, nothing created', async () => {
+    const root = tempDir();
+    const [song] = makeInputs(root, ['song.mp3']);
+    const out = path.join(root, 'out');
+    const data = path.join(root, 'data');
+    const cases: [string[], RegExp][] = [
+      [['separate', song, '--clip-mode', 'bogus'], /--clip-mode.*bogus.*rescale, clamp/],
+      [['separate', song, '--two-stems', 'kazoo'], /--two-stems "kazoo".*use one of .*vocals/],
+      [['separate', song, '--two-stems', 'kazoo', '--model', 'htdemucs'], /--two-stems "kazoo" is not a stem of model htdemucs: use one of drums, bass, other, vocals/],
+      [['separate', song, '--model', 'nope'], /unknown model "nope": use one of htdemucs/],
+      [['separate', song, '--format', 'ogg'], /--format.*ogg.*wav, flac, mp3/],
+      [['separate', song, '--bits', '8'], /--bits.*8.*16, 24 or 32f/],
+      [['separate', song, '--shifts', '-1'], /--shifts.*whole number from 0 to 20/],
+      [['separate', song, '--device', 'tpu'], /--device.*tpu.*auto, cpu, cuda/],
+      [['separate'], /missing required argument 'paths'/],
+      [['separate', song, '--no-such-flag'], /unknown option '--no-such-flag'/],
+      [['retry'], /retry needs a job id .* or --failed/],
+      [['retry', 'j1', '--failed'], /a job id or --failed, not both/],
+      [['cancel'], /missing required argument 'id'/],
+      [['jobs', '--status', 'lost'], /--status.*lost.*queued, running/],
+      [['serve', '--port', '70000'], /--port.*whole number from 0 to 65535/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
+    ];
+    for (const [args, want] of cases) {
+      const r = await run([...args, '-o', out, '--data-dir', data].filter((a, i, all) => args[0] === 'separate' || (a !== '-o' && all[i - 1] !== '-o')));
+      const label = args.join(' ');
+      expect(r.code, label).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), label).toHaveLength(1);
+      expect(r.stderr, label).toMatch(/^demix: /);
+      expect(r.stderr, label).toMatch(want);
+      expect(fs.existsSync(out), `${label}: output folder created`).toBe(false);
+      expect(fs.existsSync(data), `${label}: database created`).toBe(false);
+    }
+  });
+
+  it('demix serve on a busy port: one friendly line, exit 1', async () => {
+    const root = tempDir();
+    const busy = http.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await run(['serve', '--port', String(port), '--data-dir', path.join(root, 'data')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^demix: port ${port} on 127\\.0\\.0\\.1 is already in use: choose another with --port`));
+    } finally {
+      busy.close();
+    }
+  });
+
   it('with another process running the queue, the CLI reports it and waits on the database', async () => {
     const root = tempDir();
     const data = path.join(root, 'data');
@@ -130,7 +183,7 @@ describe('demix CLI (fake engine)', () => {
     cores.push(runner);
     const [song] = makeInputs(root, ['shared.mp3']);
     const child = spawn(process.execPath, [BIN, 'separate', song, '-o', path.join(root, 'out'), '--data-dir', data], {
-      env: { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', DEMIX_WORKER_SCRIPT: FAKE_WORKER },
+      env: { ...process.env, DEMIX_WORKER_SCRIPT: FAKE_WORKER },
     });
     let stdout = '';
     let stderr = '';
@@ -146,8 +199,7 @@ describe('demix CLI (fake engine)', () => {
 });
 
 describe('demix CLI with the real engine', () => {
-  const engineReady = fs.existsSync(path.join(REPO_ROOT, 'engine', 'worker.ts')) && fs.existsSync(FIXTURE);
-  it.skipIf(!engineReady)('separates a 4 s clip into 4 stems of the right length; bad files beside it fail with one line each', async () => {
+  it('separates a 4 s clip into 4 stems of the right length; bad files beside it fail with one line each', async () => {
     const root = tempDir();
     const clip = path.join(root, 'clip.flac');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', FIXTURE, '-t', '4', clip]);
@@ -159,12 +211,14 @@ describe('demix CLI with the real engine', () => {
     const zero = path.join(root, 'zero.wav');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '0', zero]);
     const out = path.join(root, 'out');
-    const r = spawnSync('nice', ['-n', '10', process.execPath, BIN, 'separate', clip, text, trunc, zero, '-o', out, '--data-dir', path.join(root, 'data')], {
+    const r = spawnSync(process.execPath, [BIN, 'separate', clip, text, trunc, zero, '-o', out, '--data-dir', path.join(root, 'data')], {
       encoding: 'utf8',
-      timeout: 240_000,
+      timeout: 840_000,
+      killSignal: 'SIGKILL',
       env: { ...process.env, DEMIX_WORKER_SCRIPT: '' },
     });
-    expect(r.status, r.stderr).toBe(1);
+    expect(r.signal, `killed after the time limit; output so far:\n${r.stdout}\n${r.stderr}`).toBeNull();
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toMatch(/✓ clip\.flac → .* \(4 stems, .*(cpu|cuda|dml|coreml|webgpu)\)/);
     expect(r.stdout).toMatch(/✗ notes\.mp3: .*not an audio file/);
     expect(r.stdout).toMatch(/✗ trunc\.mp3: .*truncated or damaged/);
@@ -178,5 +232,5 @@ describe('demix CLI with the real engine', () => {
       expect(Math.abs(frames / 44100 - 4)).toBeLessThan(0.05);
     }
     expect(listFiles(out).filter((f) => f.includes('.partial'))).toEqual([]);
-  }, 300_000);
+  }, 900_000);
 });

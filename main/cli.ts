@@ -109,8 +109,12 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   const program = new Command('demix')
     .description('Separate songs into stems (drums, bass, other, vocals) on your own machine.')
     .version(appVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .configureOutput({
+      writeOut: (s) => io.out.write(s),
+      writeErr: (s) => io.err.write(s),
+      // One line per usage error: "demix: <what is wrong, and the valid choices>".
+      outputError: (s, write) => write(`demix: ${s.replace(/^error: /, '').trimEnd()}\n`),
+    })
     .exitOverride();
 
   program
@@ -123,28 +127,32 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--two-stems <stem>', 'keep this stem and its complement (no_<stem>), e.g. vocals')
     .option('--shifts <n>', 'random time shifts averaged (slower, slightly better)', parseIntArg(0, 20))
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']))
-    .option('--clip-mode <mode>', 'rescale (default) or clamp')
+    .addOption(new Option('--clip-mode <mode>', 'rescale (default) scales a stem down if it would clip; clamp clips it').choices(['rescale', 'clamp']))
     .option('--model <id>', 'model id (see `demix doctor`)')
     .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (paths: string[], o) => {
       const started = Date.now();
+      // Every flag is checked before anything is created (output folder, database).
+      const { listModels } = await import('../models/registry.ts');
+      const models = listModels();
+      if (o.model && !models.some((m) => m.id === o.model)) {
+        throw new InvalidArgumentError(`unknown model "${o.model}": use one of ${models.map((m) => m.id).join(', ')} (add a manifest to the models folder to add one)`);
+      }
+      if (o.twoStems) {
+        // Without --model the model comes from the settings: accept a stem any model knows, the core checks the rest.
+        const pool = o.model ? models.filter((m) => m.id === o.model) : models;
+        const stems = [...new Set(pool.flatMap((m) => m.stems))];
+        if (!stems.includes(o.twoStems)) {
+          throw new InvalidArgumentError(`--two-stems "${o.twoStems}" is not a stem of ${o.model ? `model ${o.model}` : 'the installed models'}: use one of ${stems.join(', ')}`);
+        }
+      }
       const outputDir = path.resolve(o.output);
       const bad = checkOutputRoot(outputDir);
       if (bad) {
         io.err.write(`demix: ${bad.message}\n`);
         setCode(1);
         return;
-      }
-      if (o.clipMode && o.clipMode !== 'rescale' && o.clipMode !== 'clamp') throw new InvalidArgumentError('--clip-mode must be rescale or clamp');
-      if (o.model) {
-        const { listModels } = await import('../models/registry.ts');
-        const ids = listModels().map((m) => m.id);
-        if (!ids.includes(o.model)) {
-          io.err.write(`demix: unknown model "${o.model}": available: ${ids.join(', ')} (add a manifest to the models folder to add one).\n`);
-          setCode(2);
-          return;
-        }
       }
       const core = await openCore(o.dataDir, io, 'cli', true, o.queue);
       try {
@@ -218,7 +226,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (id: string | undefined, o) => {
-      if (!id && !o.failed) throw new InvalidArgumentError('give a job id or --failed');
+      if (!id && !o.failed) throw new InvalidArgumentError('retry needs a job id (see `demix jobs`) or --failed');
+      if (id && o.failed) throw new InvalidArgumentError('retry takes a job id or --failed, not both');
       const started = Date.now();
       const core = await openCore(o.dataDir, io, 'cli', o.wait !== false, o.queue);
       try {
@@ -307,14 +316,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (o) => {
-      let startBridge: (opts: Record<string, unknown>) => Promise<{ url: string; token: string; close(): Promise<void> }>;
-      try {
-        ({ startBridge } = (await import('./bridge/server.ts')) as unknown as { startBridge: typeof startBridge });
-      } catch (e) {
-        io.err.write(`demix: the web bridge is not available in this build (${(e as Error).message}).\n`);
-        setCode(1);
-        return;
-      }
+      const { startBridge } = await import('./bridge/server.ts');
       const core = await openCore(o.dataDir, io, 'web', true, o.queue);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -329,7 +331,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       } catch (e) {
         await core.close();
         const err = e as NodeJS.ErrnoException;
-        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} is already in use: choose another with --port` : err.message}\n`);
+        io.err.write(`demix: ${err.code === 'EADDRINUSE' ? `port ${o.port} on 127.0.0.1 is already in use: choose another with --port (or --port 0 for any free port)` : err.message}\n`);
         setCode(1);
         return;
       }
@@ -372,11 +374,12 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
     await program.parseAsync(argv);
     return code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    // InvalidArgumentError is a CommanderError: check it first. Thrown by an action, nothing printed it yet.
     if (e instanceof InvalidArgumentError) {
       io.err.write(`demix: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof CommanderError) return e.exitCode;
     if (isCoreError(e)) {
       io.err.write(`demix: ${e.message}\n`);
       return 1;

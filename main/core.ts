@@ -2,7 +2,6 @@
  * The main-process core: job store + queue + services, shared by the Electron shell, the web
  * bridge and the CLI. Plain Node (never imports electron).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -11,7 +10,6 @@ import {
   type EventName,
   type EventPayload,
   type Job,
-  type JobOptions,
   type JobStatus,
   type ParsedRequestOf,
   type Peaks,
@@ -20,26 +18,18 @@ import {
   type Settings,
 } from '../preload/contract.ts';
 import { Bus } from './bus.ts';
-import { CoreError } from './core-error.ts';
-import { JobsService } from './jobs.ts';
-import { writeMixdown, mixdownFileName } from './mixdown.ts';
+import { JobsService, type AddOptions } from './jobs.ts';
+import { createMediaService } from './media-service.ts';
 import { DB_FILE_NAME } from './paths.ts';
-import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import type { LockHolder } from './queue/lock.ts';
 import { EmbeddedQueue } from './queue/embedded-queue.ts';
 import { chooseQueueUrl, type JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
-import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
-import { and, eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
 
-/** Job options as accepted by the core: the contract's options plus an output root override. */
-export type AddOptions = Partial<JobOptions> & {
-  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
-  outputDir?: string;
-};
+export type { AddOptions } from './jobs.ts';
 
 export interface CoreOptions {
   dataDir: string;
@@ -111,6 +101,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   let queue: JobQueue;
   const settingsStore = new SettingsStore(db, () => queue.pump());
   const service = new JobsService(store, () => queue, () => settingsStore.get());
+  const media = createMediaService({ db, store });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -213,67 +204,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
   observeTimer.unref();
 
-  // ---- peaks (decoded once, cached in the database) ----
-  const peakJobs = new Map<string, Promise<CachedPeaks>>();
-  const peaks = async (id: string, stem: string, buckets: number): Promise<Peaks> => {
-    const row = store.row(id);
-    if (!row) throw new CoreError('NOT_FOUND', `No job with id ${id}.`);
-    if (stem === 'mix') {
-      const cached = row.inputPeaks ? decodePeaks(row.inputPeaks) : null;
-      if (cached) return toContractPeaks(cached, buckets);
-    }
-    const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
-    if (stem !== 'mix') {
-      if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
-      const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
-      if (cached) return toContractPeaks(cached, buckets);
-    }
-    const file = stem === 'mix' ? row.inputPath : stemRow!.path;
-    const key = `${id}\0${stem}`;
-    let p = peakJobs.get(key);
-    if (!p) {
-      p = computePeaks(file).finally(() => peakJobs.delete(key));
-      peakJobs.set(key, p);
-    }
-    let computed: CachedPeaks;
-    try {
-      computed = await p;
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      if (err.code === 'INPUT_NOT_FOUND') throw new CoreError('NOT_FOUND', `The file for ${stem} is gone: ${file}`);
-      throw new CoreError('INTERNAL', err.message ?? String(e));
-    }
-    const blob = encodePeaks(computed);
-    if (stem === 'mix') db.update(jobsTable).set({ inputPeaks: blob }).where(eq(jobsTable.id, id)).run();
-    else db.update(stemsTable).set({ peaks: blob }).where(and(eq(stemsTable.jobId, id), eq(stemsTable.name, stem))).run();
-    return toContractPeaks(computed, buckets);
-  };
-
-  const exportMixdown = async (req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>> => {
-    const job = store.get(req.id);
-    if (job.status !== 'done') throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; mixdowns need a finished job.`);
-    const inputs = req.stems.map((name) => {
-      const s = job.stems.find((x) => x.name === name);
-      if (!s) throw new CoreError('NOT_FOUND', `Job ${job.name} has no stem named ${name}.`);
-      if (!fs.existsSync(s.path)) throw new CoreError('NOT_FOUND', `The ${name} stem file is gone: ${s.path}`);
-      return { path: s.path, gain: req.gains?.[name] ?? 1 };
-    });
-    const fileName = mixdownFileName(req.stems, req.format);
-    const outDir = job.outputDir ?? path.dirname(job.stems[0].path);
-    let res: { path: string; durationSec: number };
-    try {
-      res = await writeMixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
-    } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new CoreError('INTERNAL', err.message ?? String(e));
-    }
-    db.transaction((tx) => {
-      tx.delete(stemsTable).where(and(eq(stemsTable.jobId, job.id), eq(stemsTable.name, fileName))).run();
-      tx.insert(stemsTable).values({ jobId: job.id, name: fileName, kind: 'mixdown', path: res.path, format: req.format, durationSec: res.durationSec }).run();
-    });
-    return { path: res.path, durationSec: res.durationSec, name: fileName };
-  };
-
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
     const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
@@ -316,9 +246,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       retry: (id) => service.retry(id),
       remove: (id, deleteFiles) => service.remove(id, deleteFiles),
       reorder: (id, beforeId) => queue.reorder(id, beforeId),
-      peaks,
-      exportMixdown,
-      mediaPath: (id, stem) => service.mediaPath(id, stem),
+      peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
+      exportMixdown: (req) => media.exportMixdown(req),
+      mediaPath: (id, stem) => media.mediaPath(id, stem),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? queue.live(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;

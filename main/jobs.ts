@@ -7,8 +7,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
 import { toErrorInfo } from '../engine/errors.ts';
+import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
-import type { AddOptions } from './core.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
@@ -16,6 +16,12 @@ import { optionsKey, type JobStore } from './store/job-store.ts';
 import type { QueueBackend } from './queue/backend.ts';
 import type { EnqueueJob, JobQueue } from './queue/queue.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
+
+/** Job options as accepted by the core: the contract's options plus an output root override. */
+export type AddOptions = Partial<JobOptions> & {
+  /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
+  outputDir?: string;
+};
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
@@ -125,6 +131,14 @@ export class JobsService {
       ...defined,
     });
     if (!parsed.success) throw new CoreError('BAD_REQUEST', `Invalid job options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const { twoStems, modelId } = parsed.data;
+    if (twoStems) {
+      // Checked here, for every front door, rather than per job by the engine (N failed jobs for one typo).
+      const model = listModels().find((m) => m.id === modelId);
+      if (model && !model.stems.includes(twoStems)) {
+        throw new CoreError('BAD_REQUEST', `Two-stem mode "${twoStems}" is not a stem of model ${modelId}: use one of ${model.stems.join(', ')}.`);
+      }
+    }
     return { options: parsed.data, outputRoot: path.resolve(outputDir ?? s.outputDir) };
   }
 
@@ -341,16 +355,6 @@ export class JobsService {
         }
       }
     }
-  }
-
-  /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name. */
-  mediaPath(jobId: string, stem: string): string | null {
-    const row = this.store.row(jobId);
-    if (!row) return null;
-    if (stem === 'mix') return row.inputPath;
-    const rows = this.store.stemRows(jobId);
-    const hit = rows.find((s) => s.name === stem) ?? rows.find((s) => s.kind === 'mixdown' && path.basename(s.path) === stem);
-    return hit ? hit.path : null;
   }
 }
 

@@ -113,4 +113,13 @@ describe('core services', () => {
     expect(jobs[0].options).toMatchObject({ format: 'flac', bits: 24 });
     expect(jobs[0].outputDir).toBe(path.join(root, 'from-settings', 'htdemucs', 'other'));
   });
+
+  it('a two-stem mode the model does not have is refused up front (BAD_REQUEST naming the choices), nothing queued', async () => {
+    const { core, root } = await doneJob();
+    const before = core.jobs.list({ limit: 100, offset: 0 }).total;
+    const err = await core.jobs.addPaths([path.join(root, 'tone.wav')], { twoStems: 'kazoo', outputDir: path.join(root, 'o2') }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(err.message).toMatch(/"kazoo" is not a stem of model htdemucs: use one of drums, bass, other, vocals/);
+    expect(core.jobs.list({ limit: 100, offset: 0 }).total).toBe(before);
+  });
 });

@@ -55,6 +55,23 @@ afterAll(async () => {
 });
 
 describe('startBridge', () => {
+  it('a busy port rejects with the EADDRINUSE code and a friendly message; later server errors are logged, not thrown', async () => {
+    const err = await startBridge({ core, token: TOKEN, port: bridge.port, log: () => {} }).catch((e) => e);
+    expect(err.code).toBe('EADDRINUSE');
+    expect(err.message).toMatch(/already in use: pick another with --port/);
+    const logged: string[] = [];
+    const b2 = await startBridge({ core, token: TOKEN, log: (m) => logged.push(m) });
+    try {
+      // With no 'error' listener left, this emit would throw (and crash the process).
+      expect(() => b2.server.emit('error', new Error('EMFILE: too many open files, accept'))).not.toThrow();
+      expect(logged.join('\n')).toMatch(/web bridge error: EMFILE/);
+      const res = await fetch(`http://127.0.0.1:${b2.port}/api/invoke/queue:state`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: '{}' });
+      expect(res.status).toBe(200);
+    } finally {
+      await b2.close();
+    }
+  });
+
   it('prints a loopback URL carrying the token', () => {
     expect(bridge.url).toBe(`http://127.0.0.1:${bridge.port}/?token=${TOKEN}`);
     expect(bridge.port).toBeGreaterThan(0);

@@ -46,6 +46,8 @@ export interface Bridge {
   url: string;
   token: string;
   port: number;
+  /** The HTTP server (tests: emit an error on it). */
+  server: http.Server;
   close(): Promise<void>;
 }
 
@@ -286,18 +288,20 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   );
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
+    const onListenError = (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new Error(`Port ${opts.port} on 127.0.0.1 is already in use: pick another with --port, or --port 0 for any free port.`)
+          ? Object.assign(new Error(`Port ${opts.port} on 127.0.0.1 is already in use: pick another with --port, or --port 0 for any free port.`), { code: e.code, cause: e })
           : e,
-      ),
-    );
+      );
+    server.once('error', onListenError);
     server.listen(opts.port ?? 0, bindHost, () => {
-      server.removeAllListeners('error');
+      server.off('error', onListenError);
       resolve();
     });
   });
+  // Later errors (e.g. EMFILE on accept) are logged; the bridge keeps serving.
+  server.on('error', (e) => log(`demix: web bridge error: ${e.message}`));
   port = (server.address() as AddressInfo).port;
 
   let closed: Promise<void> | null = null;
@@ -305,6 +309,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     url: `http://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`,
     token,
     port,
+    server,
     close() {
       closed ??= (async () => {
         clearInterval(heartbeat);
