@@ -218,21 +218,43 @@ async function encodeWithFfmpeg(rawPath: string, outPath: string, o: { sampleRat
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve, reject) => {
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', resolve);
+    child.on('close', (code, signal) => resolve((exitInfo = { code, signal })));
   });
-  child.stdin.on('error', () => {}); // reported through the exit code
+  exited.catch(() => {}); // awaited below; avoids an unhandled rejection while writing
+  let stdinError: Error | null = null;
+  // EPIPE when ffmpeg is gone: the exit (awaited below) says why; remember it for the message.
+  child.stdin.on('error', (e) => (stdinError = e));
   for (const block of readRawBlocks(rawPath)) {
+    if (exitInfo || stdinError) break;
     o.transform(block);
     const copy = Buffer.from(new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
-    if (!child.stdin.write(copy)) await new Promise((r) => child.stdin.once('drain', r));
+    if (!child.stdin.write(copy)) {
+      // Wait for the pipe to drain, or for ffmpeg to end (killed, crashed, disk full while the pipe
+      // is full): 'drain' never comes then, and waiting for it alone would hang the job forever.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          child.stdin.off('drain', done);
+          child.stdin.off('close', done);
+          child.stdin.off('error', done);
+          child.off('close', done);
+          resolve();
+        };
+        child.stdin.once('drain', done);
+        child.stdin.once('close', done);
+        child.stdin.once('error', done);
+        child.once('close', done);
+      });
+    }
   }
   child.stdin.end();
-  const code = await exited;
+  const { code, signal } = await exited;
   if (code !== 0) {
     if (/No space left/i.test(stderr)) throw Object.assign(new Error('No space left on device'), { code: 'ENOSPC', path: outPath });
     if (/Permission denied|Read-only/i.test(stderr)) throw Object.assign(new Error('Permission denied'), { code: 'EACCES', path: outPath });
-    throw new DemixError('INTERNAL', `ffmpeg could not encode ${o.format} (${stderr.trim().split('\n').pop() ?? `exit ${code}`}).`);
+    if (signal) throw new DemixError('INTERNAL', `The ${o.format} encoder (ffmpeg) was stopped by ${signal} while writing ${outPath}; retry the job.`);
+    throw new DemixError('INTERNAL', `ffmpeg could not encode ${o.format} (${stderr.trim().split('\n').pop() || (stdinError as Error | null)?.message || `exit ${code}`}).`);
   }
 }

@@ -50,6 +50,8 @@ export interface CoreOptions {
    * (redis://[:password@]host:port[/db], rediss:// for TLS) for BullMQ workers on any machine.
    */
   queueUrl?: string | null;
+  /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
+  cancelGraceMs?: number;
 }
 
 export interface Core {
@@ -65,7 +67,8 @@ export interface Core {
     /** CoreError CONFLICT when the state doesn't allow it. */
     cancel(id: string): Job;
     retry(id: string): Job;
-    remove(id: string, deleteFiles: boolean): void;
+    /** Cancels a queued/running job and waits for its run to stop, then removes it. */
+    remove(id: string, deleteFiles: boolean): Promise<void>;
     reorder(id: string, beforeId: string | null): Job[];
     peaks(id: string, stem: string, buckets: number): Promise<Peaks>;
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
@@ -170,6 +173,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       modelsDir: opts.modelsDir,
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
+      cancelGraceMs: opts.cancelGraceMs,
       onChange: scheduleState,
       warn,
     });
@@ -256,7 +260,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.remove(j.id, deleteFiles);
+        for (const j of jobs) service.removeRecord(j.id, deleteFiles);
         return jobs.length;
       },
     },

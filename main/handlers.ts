@@ -71,7 +71,7 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     'jobs:cancel': async (req) => ({ job: core.jobs.cancel(req.id) }),
     'jobs:retry': async (req) => ({ job: core.jobs.retry(req.id) }),
     'jobs:remove': async (req) => {
-      core.jobs.remove(req.id, req.deleteFiles);
+      await core.jobs.remove(req.id, req.deleteFiles);
       return { ok: true as const };
     },
     'jobs:reorder': async (req) => ({ jobs: core.jobs.reorder(req.id, req.beforeId) }),

@@ -194,17 +194,13 @@ export class JobsService {
 
     const build = (c: Candidate, relative: string | null): EnqueueJob | null => {
       const f = c.file;
-      let outDir = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      // Two inputs with the same track name (song.mp3 + song.wav): keep them apart.
-      if (usedDirs.has(outDir) || this.store.outputDirTakenBy(outDir, f.path)) {
-        const ext = path.extname(f.path).slice(1) || 'audio';
-        outDir = path.join(path.dirname(outDir), `${trackName(f.path)} (${ext})`);
-      }
+      // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
+      // gets its own folder, never one another job (of this call or an earlier one) writes into.
+      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
       }
-      if (usedDirs.has(outDir)) return null;
       const existing = this.store.activeDuplicate(f.path, key, outDir);
       if (existing) {
         // Already queued or running with these settings (e.g. re-running a command after a crash): the same job.
@@ -244,6 +240,21 @@ export class JobsService {
     if (looseRows.length) jobs.push(...this.queue().enqueue(null, looseRows).jobs);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     return { jobs, batches, rejected };
+  }
+
+  /**
+   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
+   * neither earlier in this call (`used`) nor in any job on record.
+   */
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath);
+    if (free(base)) return base;
+    const ext = path.extname(inputPath).slice(1) || 'audio';
+    const stem = `${trackName(inputPath)} (${ext}`;
+    for (let n = 1; ; n++) {
+      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
+      if (free(d)) return d;
+    }
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -339,9 +350,21 @@ export class JobsService {
     return updated;
   }
 
-  remove(id: string, deleteFiles: boolean): void {
+  /**
+   * Removes a job. A queued or running one is canceled first, and its run is waited for, so
+   * nothing it writes afterwards is left behind without a record; then the record goes (and its
+   * files when asked).
+   */
+  async remove(id: string, deleteFiles: boolean): Promise<void> {
     const job = this.store.get(id);
-    if (job.status === 'running' || job.status === 'queued') this.queue().forget(id);
+    if (job.status === 'running' || job.status === 'queued') await this.queue().forget(id);
+    if (!this.store.row(id)) return; // removed meanwhile by someone else
+    this.removeRecord(id, deleteFiles);
+  }
+
+  /** Deletes a finished job's record now (and its files when asked). */
+  removeRecord(id: string, deleteFiles: boolean): void {
+    const job = this.store.get(id);
     const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
     this.store.delete(id);
     if (deleteFiles) {

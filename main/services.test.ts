@@ -80,13 +80,13 @@ describe('core services', () => {
     const { core, job } = await doneJob();
     const removed: string[] = [];
     core.bus.on('job-removed', (p) => removed.push(p.id));
-    core.jobs.remove(job.id, false);
+    await core.jobs.remove(job.id, false);
     expect(removed).toEqual([job.id]);
     expect(fs.existsSync(job.stems[0].path)).toBe(true);
     expect(() => core.jobs.get(job.id)).toThrow(/No job/);
     const { jobs } = await core.jobs.addPaths([job.inputPath], { outputDir: path.dirname(path.dirname(job.outputDir!)) });
     const again = await waitStatus(core, jobs[0].id, 'done');
-    core.jobs.remove(again.id, true);
+    await core.jobs.remove(again.id, true);
     expect(fs.existsSync(again.outputDir!)).toBe(false);
   });
 

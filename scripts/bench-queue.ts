@@ -103,7 +103,7 @@ async function engineChild(mode: 'direct' | 'queue', clip: string): Promise<numb
       const ms = performance.now() - t;
       const j = core.jobs.get(jobs[0].id);
       if (j.status !== 'done') throw new Error(`queue job ${j.status}: ${j.error?.message}`);
-      core.jobs.remove(j.id, true); // no cache hit next time
+      await core.jobs.remove(j.id, true); // no cache hit next time
       return ms;
     };
     await once('warm');

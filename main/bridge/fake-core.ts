@@ -143,7 +143,7 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
         }
         return update({ ...job, status: 'queued', error: null });
       },
-      remove(id, deleteFiles) {
+      async remove(id, deleteFiles) {
         calls.push(['remove', id, deleteFiles]);
         need(id);
         jobsById.delete(id);

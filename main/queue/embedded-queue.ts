@@ -23,6 +23,8 @@ export interface EmbeddedQueueOptions {
   workerScript: string;
   modelsDir?: string;
   pollMs?: number;
+  /** After this long without a worker's answer to a cancel, a line is logged. */
+  cancelGraceMs?: number;
   /** Take the runner lock and run workers (default true). */
   startQueue?: boolean;
   onChange: () => void;
@@ -53,6 +55,7 @@ export class EmbeddedQueue implements JobQueue {
         o.bus.emit('job-updated', job);
       },
       modelsDir: o.modelsDir,
+      cancelGraceMs: o.cancelGraceMs,
       log: (m) => o.warn(m),
     });
     this.lock = new RunnerLock(o.sqlite, () => {
@@ -108,11 +111,12 @@ export class EmbeddedQueue implements JobQueue {
     return this.o.store.reorder(id, beforeId);
   }
 
-  forget(id: string): void {
+  async forget(id: string): Promise<void> {
     const status = this.o.store.row(id)?.status;
     if (status !== 'queued' && status !== 'running') return;
     this.backend.cancel(id);
     this.pool.cancel(id);
+    await this.pool.whenStopped(id);
   }
 
   get paused(): boolean {

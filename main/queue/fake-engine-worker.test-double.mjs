@@ -3,12 +3,16 @@
 // A fake engine worker speaking engine/worker-protocol.ts: it "separates" by writing small
 // valid WAV files (a quiet sine per stem) through `<stem>.wav.partial` + rename, in
 // `segments` steps of `segmentMs` each. Behaviour is configured with the env var
-// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider }) and per job by words
+// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason }) and per job by words
 // in the input file name:
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
 //   "enospc" – fails with DISK_FULL (as the engine maps ENOSPC)
 // A model id "broken-model" fails init.
+// `blocking: true` spends each segment in a synchronous wait (like ONNX Runtime's native
+// session.run: messages wait until it returns). `log` names a file that gets one line per event
+// (init <threads>, run <id>, cancel <id>, canceled <id>, done <id>, shutdown), so tests can tell a
+// worker that stopped cleanly from one that was terminated.
 import { parentPort } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +44,16 @@ function wav(seconds, freq) {
   return buf;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleepAsync = (ms) => new Promise((r) => setTimeout(r, ms));
+const blocker = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms) => {
+  if (!cfg.blocking) return sleepAsync(ms);
+  Atomics.wait(blocker, 0, 0, ms); // a "native run": this thread handles nothing meanwhile
+  return sleepAsync(0);
+};
+const log = (line) => {
+  if (cfg.log) fs.appendFileSync(cfg.log, `${line}\n`);
+};
 
 async function run(msg) {
   const job = { jobId: msg.jobId, canceled: false, partials: [] };
@@ -85,6 +98,7 @@ async function run(msg) {
       fs.renameSync(p, final);
       out.push({ name: path.basename(final, '.wav'), path: final, format: 'wav', durationSec: cfg.stemSeconds });
     }
+    log(`done ${msg.jobId}`);
     parentPort.postMessage({
       type: 'done',
       jobId: msg.jobId,
@@ -103,23 +117,28 @@ function fail(job, code, message) {
   parentPort.postMessage({ type: 'failed', jobId: job.jobId, error: { code, message } });
 }
 function cancelOut(job) {
+  log(`canceled ${job.jobId}`);
   fail(job, 'CANCELED', 'Canceled.');
 }
 
 parentPort.on('message', (msg) => {
   switch (msg.type) {
     case 'init':
+      log(`init ${msg.threads ?? '-'}`);
       if (msg.modelId === 'broken-model') parentPort.postMessage({ type: 'init-error', error: { code: 'MODEL_MISSING', message: 'Model weights missing (fake).' } });
       else parentPort.postMessage({ type: 'ready', modelId: msg.modelId, provider: cfg.provider });
       break;
     case 'run':
+      log(`run ${msg.jobId}`);
       // Unhandled rejections (the "crash" case) kill the worker thread like a real engine bug would.
       run(msg).catch((e) => setImmediate(() => { throw e; }));
       break;
     case 'cancel':
+      log(`cancel ${msg.jobId}`);
       if (current && current.jobId === msg.jobId) current.canceled = true;
       break;
     case 'shutdown':
+      log('shutdown');
       process.exit(0);
   }
 });

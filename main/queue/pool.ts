@@ -29,8 +29,10 @@ export interface PoolOptions {
   modelsDir?: string;
   /** Milliseconds between persisted progress writes per job. */
   persistEveryMs?: number;
-  /** How long a canceled job's worker may take to answer before it is terminated. */
+  /** After this long without an answer to a cancel, a line is logged (the worker is never killed mid-run). */
   cancelGraceMs?: number;
+  /** How long close() waits for running jobs to stop at a segment boundary (default 10 min). */
+  closeGraceMs?: number;
   log?: (message: string) => void;
 }
 
@@ -166,7 +168,11 @@ export class WorkerPool {
     }
   }
 
-  /** Asks the worker running this job to stop (it removes its partial files and answers CANCELED). */
+  /**
+   * Asks the worker running this job to stop (it removes its partial files and answers CANCELED).
+   * The engine stops between segments; a worker is never terminated while it may be inside the
+   * model's native run (that aborts the whole process), so a slow answer is only logged.
+   */
   cancel(id: string): void {
     const entry = this.inflight.get(id);
     if (!entry || entry.canceled) return;
@@ -175,15 +181,24 @@ export class WorkerPool {
     if (slot?.worker) {
       this.post(slot, { type: 'cancel', jobId: id });
       entry.cancelTimer = setTimeout(() => {
-        // The worker did not answer in time: kill it; its job is already canceled in the store.
-        if (this.inflight.get(id) === entry && slot.worker) {
-          this.o.log?.(`demix: worker did not stop job ${id} in time; terminating it`);
-          slot.onDeath?.('did not stop after cancel');
-          void this.dispose(slot, true);
-        }
+        if (this.inflight.get(id) === entry) this.o.log?.(`demix: job ${id} is still finishing its current segment after being canceled; it stops when that segment ends`);
       }, this.o.cancelGraceMs ?? 15_000);
       entry.cancelTimer.unref();
     }
+  }
+
+  /** Resolves when this process no longer runs the job (at once when it does not run it). */
+  async whenStopped(id: string): Promise<void> {
+    const entry = this.inflight.get(id);
+    if (entry?.done) await entry.done.catch(() => {});
+    else if (entry) await new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (this.inflight.get(id) !== entry) {
+          clearInterval(t);
+          r();
+        }
+      }, 20);
+    });
   }
 
   /** Jobs canceled or removed by another process (or through the store) are stopped here too. */
@@ -242,11 +257,17 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
-          this.o.backend.complete(job.id, {
+          const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
             provider: r.provider,
           });
+          // Canceled or removed while its last segment ran: its files have no record (and will
+          // not get one); do not leave them behind. (Any other state: another run owns the folder.)
+          if (!completed) {
+            const now = this.o.backend.status(job.id);
+            if (now === null || now === 'canceled') for (const s of r.stems) fs.rmSync(s.path, { force: true });
+          }
           finish();
         } else if (m.type === 'failed') {
           // A CANCELED answer for a job canceled in the store changes nothing (guarded update).
@@ -368,14 +389,19 @@ export class WorkerPool {
         new Promise<boolean>((r) => w.once('exit', () => r(true))),
         // The engine finishes the model run in flight before it exits (a segment takes seconds on
         // a slow CPU); terminating a thread inside ONNX Runtime's native code aborts the process.
-        new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref()),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10 * 60_000).unref()),
       ]);
       if (exited) return;
+      this.o.log?.('demix: an engine worker did not exit within 10 minutes of being asked to; terminating it');
     }
     await w.terminate();
   }
 
-  /** Stops everything: running jobs go back to queued (their partial files removed), workers end. */
+  /**
+   * Stops everything: running jobs go back to queued first (so nothing can finish them as
+   * "done" or "failed" from here on), then each worker is asked to stop between segments and
+   * waited for (never terminated inside a model run), then the partial files are removed.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
@@ -384,15 +410,14 @@ export class WorkerPool {
     for (const e of entries) {
       e.canceled = true;
       if (e.cancelTimer) clearTimeout(e.cancelTimer);
-      e.release?.();
-    }
-    await Promise.all(this.slots.map((s) => this.dispose(s, true)));
-    // Let preparations in progress (hashing, cache copies) settle before the store closes.
-    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, 5000).unref())]);
-    for (const e of entries) {
-      removePartials(e.job.outputDir);
       this.o.backend.requeue(e.job.id);
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: e.job.id });
     }
+    // The runs end at their next segment boundary; preparations (hashing, cache copies) settle.
+    await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, this.o.closeGraceMs ?? 10 * 60_000).unref())]);
+    for (const e of entries) e.release?.();
+    await Promise.all(this.slots.map((s) => this.dispose(s, false)));
+    for (const e of entries) removePartials(e.job.outputDir);
     this.inflight.clear();
   }
 }

@@ -50,8 +50,8 @@ export interface JobQueue {
   retry(id: string): Job | null;
   /** Moves a queued job before another (or to the end); returns the queued jobs in run order. */
   reorder(id: string, beforeId: string | null): Job[];
-  /** Stops a job that is about to be removed from the store (no-op when it is not queued/running). */
-  forget(id: string): void;
+  /** Cancels a job that is about to be removed and waits until its run stopped (no-op when it is not queued/running). */
+  forget(id: string): Promise<void>;
   pause(): void;
   resume(): void;
   readonly paused: boolean;

@@ -246,10 +246,13 @@ export class RedisQueue implements JobQueue {
     return order;
   }
 
-  forget(id: string): void {
+  async forget(id: string): Promise<void> {
     const row = this.o.store.row(id);
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+    // The worker stops the run within a segment and removes its partial files; a result that
+    // arrives after the record is gone is ignored (no local record to mirror it into).
     this.cancel(id);
+    await this.flush();
   }
 
   get paused(): boolean {

@@ -17,7 +17,18 @@ export function tempDir(prefix = 'demix-test-'): string {
 }
 
 /** Configures the fake worker for workers started from now on (worker threads copy the env). */
-export function fakeWorkerConfig(cfg: { segments?: number; segmentMs?: number; stemSeconds?: number; provider?: string }): void {
+export function fakeWorkerConfig(cfg: {
+  segments?: number;
+  segmentMs?: number;
+  stemSeconds?: number;
+  provider?: string;
+  /** Each segment is a synchronous wait (like ONNX Runtime's native run). */
+  blocking?: boolean;
+  /** File that gets one line per worker event (see the fake worker's header). */
+  log?: string;
+  /** Reported with `ready` (why a GPU provider was not used). */
+  fallbackReason?: string;
+}): void {
   process.env.DEMIX_FAKE_WORKER = JSON.stringify(cfg);
 }
 
