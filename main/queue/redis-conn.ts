@@ -63,12 +63,20 @@ export function redisConnection(parsed: ParsedQueueUrl, o: ConnectOptions = {}, 
     ...extra,
   });
   let down = false;
-  conn.on('error', (e: Error) => {
+  let lastError: Error | null = null;
+  const wentDown = () => {
     if (down) return;
     down = true;
-    o.onDown?.(`lost the connection to Redis at ${parsed.where} (${describe(e, parsed)}); waiting for it to come back…`);
+    o.onDown?.(`lost the connection to Redis at ${parsed.where}${lastError ? ` (${describe(lastError, parsed)})` : ''}; waiting for it to come back…`);
+  };
+  conn.on('error', (e: Error) => {
+    lastError = e;
+    wentDown();
   });
+  // A server that restarts closes connections cleanly (no error): ioredis then schedules a reconnect.
+  conn.on('reconnecting', () => wentDown());
   conn.on('ready', () => {
+    lastError = null;
     if (!down) return;
     down = false;
     o.onUp?.(`reconnected to Redis at ${parsed.where}.`);
@@ -85,12 +93,16 @@ export async function checkRedis(parsed: ParsedQueueUrl, timeoutMs = 4000): Prom
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  probe.on('error', () => {});
+  // The first error says what went wrong (WRONGPASS, ECONNREFUSED…); later ones only "closed".
+  let first: Error | null = null;
+  probe.on('error', (e: Error) => {
+    first ??= e;
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (e) {
-    throw new CoreError('BAD_REQUEST', `Cannot use the Redis queue at ${parsed.where}: ${describe(e as Error, parsed)}.`);
+    throw new CoreError('BAD_REQUEST', `Cannot use the Redis queue at ${parsed.where}: ${describe(first ?? (e as Error), parsed)}.`);
   } finally {
     probe.disconnect();
   }

@@ -118,8 +118,10 @@ export class RedisQueue implements JobQueue {
       ev.on('resumed', () => this.setPaused(false));
       void ev.run().catch(() => {});
       await ev.waitUntilReady();
+      // Light pass (running jobs) often, full pass now and then: events missed while Redis was away.
       const every = this.o.reconcileMs ?? 5000;
-      this.timers.push(setInterval(() => void this.reconcile(true), every));
+      let n = 0;
+      this.timers.push(setInterval(() => void this.reconcile(++n % 6 !== 0), every));
       this.timers.push(setInterval(() => void this.refreshWorkers(), 2000));
       for (const t of this.timers) t.unref();
     }

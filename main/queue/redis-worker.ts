@@ -37,7 +37,7 @@ export interface RedisWorkerOptions {
   stalledIntervalMs?: number;
   /** How many times a job may lose its worker before it fails (default 3). */
   maxStalledCount?: number;
-  /** Host name reported with progress (default os.hostname()). */
+  /** Host name reported with progress (default DEMIX_WORKER_HOST, then os.hostname()). */
   host?: string;
 }
 
@@ -65,7 +65,7 @@ export function lockSettings(o: Pick<RedisWorkerOptions, 'lockDurationMs' | 'sta
 export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWorker> {
   const parsed = parseQueueUrl(o.url);
   await checkRedis(parsed);
-  const host = o.host ?? os.hostname();
+  const host = o.host ?? (process.env.DEMIX_WORKER_HOST || os.hostname());
   const conn: Redis = redisConnection(parsed, { onDown: (m) => o.log(m), onUp: (m) => o.log(m) });
   const sub: Redis = redisConnection(parsed);
   await conn.ping();
