@@ -40,6 +40,8 @@ export interface ReadyMessage {
   type: 'ready';
   modelId: string;
   provider: string;
+  /** Why a requested or preferred provider was not used (shown to the user), or null. */
+  fallbackReason: string | null;
 }
 export interface InitErrorMessage {
   type: 'init-error';

@@ -47,7 +47,7 @@ port.on('message', async (msg: ToWorker) => {
     case 'init':
       try {
         separator = await Separator.create({ modelId: msg.modelId, device: msg.device, modelsDir: msg.modelsDir, threads: msg.threads });
-        post({ type: 'ready', modelId: msg.modelId, provider: separator.provider });
+        post({ type: 'ready', modelId: msg.modelId, provider: separator.provider, fallbackReason: separator.fallbackReason });
         void runNext();
       } catch (e) {
         post({ type: 'init-error', error: toErrorInfo(e) });

@@ -73,21 +73,24 @@ function reportRunner(core: Core, io: CliIO): void {
   );
 }
 
-/** Waits for jobs, handling Ctrl-C (cancels them); prints the summary; returns the exit code. */
+/**
+ * Waits for jobs, handling Ctrl-C / SIGTERM: the jobs stay resumable (running ones stop at the
+ * next segment and go back to queued when the core closes, queued ones stay queued; no partial
+ * files are left), and the same command run again finishes them. Prints the summary; returns
+ * the exit code.
+ */
 async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: number, extra: { skipped: number; bad: number }): Promise<number> {
   const ac = new AbortController();
   let interrupted = false;
   const onSig = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    io.err.write('\ndemix: interrupted; canceling these jobs (Ctrl-C again to quit at once)…\n');
-    for (const id of ids) {
-      try {
-        core.jobs.cancel(id);
-      } catch {
-        // already finished
-      }
-    }
+    io.err.write(
+      core.runner.isRunner()
+        ? '\ndemix: interrupted; stopping at the next segment and leaving these jobs queued: run the same command again to finish them (Ctrl-C again to quit at once)…\n'
+        : '\ndemix: interrupted; these jobs stay queued in the other Demix process that runs the queue.\n',
+    );
+    ac.abort();
   };
   process.on('SIGINT', onSig);
   process.on('SIGTERM', onSig);
@@ -96,10 +99,13 @@ async function waitAndSummarize(core: Core, ids: string[], io: CliIO, started: n
     const providers = [...s.providers].filter((p) => p !== 'cache');
     const parts = [`${s.done} done`, `${s.failed + extra.bad} failed`, `${extra.skipped} skipped`];
     if (s.canceled) parts.push(`${s.canceled} canceled`);
+    const left = ids.length - s.done - s.failed - s.canceled;
+    if (interrupted && left > 0) parts.push(`${left} left queued`);
     io.out.write(`\n${parts.join(', ')} in ${fmtSeconds(Date.now() - started)}${providers.length ? ` (execution provider: ${providers.join(', ')})` : ''}.\n`);
     if (interrupted) return 130;
     return s.failed + extra.bad > 0 || s.canceled > 0 ? 1 : 0;
   } finally {
+    // A second signal while the core closes (the running segment ends) quits at once (default action).
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
   }

@@ -2,6 +2,7 @@
  * The main-process core: job store + queue + services, shared by the Electron shell, the web
  * bridge and the CLI. Plain Node (never imports electron).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -18,6 +19,7 @@ import {
   type Settings,
 } from '../preload/contract.ts';
 import { Bus } from './bus.ts';
+import { CoreError } from './core-error.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
 import { DB_FILE_NAME } from './paths.ts';
@@ -27,7 +29,10 @@ import { chooseQueueUrl, type JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
+import { jobs as jobsTable } from './store/schema.ts';
+import { eq } from 'drizzle-orm';
 import { engineWorkerPath } from '../engine/worker-path.ts';
+import { UploadError, pruneUploads, removeUploadedFile, uploadEntry } from './uploads.ts';
 
 export type { AddOptions } from './jobs.ts';
 
@@ -61,6 +66,8 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
+    addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
     /** Throws CoreError NOT_FOUND. */
     get(id: string): Job;
@@ -208,6 +215,38 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
   observeTimer.unref();
 
+  // ---- browser uploads: originals live while their job does ----
+  const uploadedInput = (id: string): string | null => {
+    const r = db.select({ inputPath: jobsTable.inputPath, uploaded: jobsTable.uploaded }).from(jobsTable).where(eq(jobsTable.id, id)).get();
+    return r?.uploaded ? r.inputPath : null;
+  };
+  /** Deletes an uploaded original once no job refers to it any more. */
+  const dropOriginal = (original: string | null) => {
+    if (original && !db.select({ id: jobsTable.id }).from(jobsTable).where(eq(jobsTable.inputPath, original)).get()) removeUploadedFile(dataDir, original);
+  };
+  const pruneOrphanUploads = () => {
+    try {
+      pruneUploads(dataDir, (dir) => store.anyInputUnder(dir));
+    } catch (e) {
+      warn(`Could not tidy the uploads folder: ${(e as Error).message}`);
+    }
+  };
+  if (opts.host === 'web') pruneOrphanUploads();
+  const addUpload = async (uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>> => {
+    let entry: string;
+    try {
+      entry = uploadEntry(dataDir, uploadId);
+    } catch (e) {
+      if (e instanceof UploadError) throw new CoreError(e.code, e.message);
+      throw e;
+    }
+    const res = await service.addPaths([entry], { ...options, uploaded: true });
+    // Nothing of it became a job (e.g. a folder with no audio): nothing keeps the files.
+    const dir = path.dirname(entry);
+    if (!store.anyInputUnder(dir)) fs.rmSync(dir, { recursive: true, force: true });
+    return res;
+  };
+
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
     const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
@@ -221,7 +260,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: queue.providers() },
+      providers: { available: eng.providers.available, inUse: queue.providers(), fallbackReasons: queue.fallbackReasons() },
       databasePath: dbPath,
       dataDir,
     };
@@ -234,6 +273,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
@@ -248,7 +288,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       },
       cancel: (id) => service.cancel(id),
       retry: (id) => service.retry(id),
-      remove: (id, deleteFiles) => service.remove(id, deleteFiles),
+      remove: async (id, deleteFiles) => {
+        const original = uploadedInput(id);
+        await service.remove(id, deleteFiles);
+        dropOriginal(original);
+      },
       reorder: (id, beforeId) => queue.reorder(id, beforeId),
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
@@ -260,7 +304,12 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       clean: ({ statuses, deleteFiles }) => {
         const finals = statuses.filter((s) => s === 'done' || s === 'failed' || s === 'canceled');
         const { jobs } = store.list({ status: finals, limit: 1_000_000, offset: 0 });
-        for (const j of jobs) service.removeRecord(j.id, deleteFiles);
+        for (const j of jobs) {
+          const original = uploadedInput(j.id);
+          service.removeRecord(j.id, deleteFiles);
+          dropOriginal(original);
+        }
+        pruneOrphanUploads();
         return jobs.length;
       },
     },

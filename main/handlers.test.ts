@@ -114,6 +114,7 @@ describe('createHandlers', () => {
       'app:hello': { contractVersion: CONTRACT_VERSION },
       'jobs:add-files': { paths: ['/c.wav'] },
       'jobs:add-folder': { path: '/music' },
+      'jobs:add-upload': { uploadId: 'upload-0001' },
       'jobs:list': { status: ['queued'] },
       'jobs:get': { id: a.id },
       'jobs:cancel': { id: a.id },

@@ -25,7 +25,7 @@ import type { Core } from './core.ts';
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
+    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
   >;
 };
 
@@ -66,6 +66,7 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     },
     'jobs:add-files': (req) => core.jobs.addPaths(req.paths, req.options),
     'jobs:add-folder': (req) => core.jobs.addFolder(req.path, req.options),
+    'jobs:add-upload': (req) => core.jobs.addUpload(req.uploadId, req.options),
     'jobs:list': async (req) => core.jobs.list(req),
     'jobs:get': async (req) => ({ job: core.jobs.get(req.id) }),
     'jobs:cancel': async (req) => ({ job: core.jobs.cancel(req.id) }),

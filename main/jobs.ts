@@ -21,6 +21,8 @@ import { removePartials, type PrepareResult } from './queue/pool.ts';
 export type AddOptions = Partial<JobOptions> & {
   /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
   outputDir?: string;
+  /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
+  uploaded?: boolean;
 };
 
 export const SKIPPED_PREFIX = 'Already separated';
@@ -118,7 +120,8 @@ export class JobsService {
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
     const s = this.settings();
-    const { outputDir, ...rest } = opts;
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { outputDir, uploaded, ...rest } = opts;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     const parsed = JobOptions.safeParse({
       modelId: s.modelId,
@@ -191,12 +194,25 @@ export class JobsService {
     const key = optionsKey(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
+    // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
+    // output folder (and is answered from the cache) instead of getting a "song (flac)" twin.
+    const hashes = new Map<string, string>();
+    if (opts?.uploaded) {
+      for (const f of [...loose.map((c) => c.file), ...folders.flatMap((x) => x.files)]) {
+        try {
+          hashes.set(f.path, await contentHash(f.path));
+        } catch {
+          // unreadable: prepare() reports it
+        }
+      }
+    }
 
     const build = (c: Candidate, relative: string | null): EnqueueJob | null => {
       const f = c.file;
       // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
       // gets its own folder, never one another job (of this call or an earlier one) writes into.
-      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs);
+      const hash = hashes.get(f.path) ?? null;
+      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs, hash);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
@@ -221,6 +237,7 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
@@ -246,8 +263,8 @@ export class JobsService {
    * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
    * neither earlier in this call (`used`) nor in any job on record.
    */
-  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>): string {
-    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath);
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null = null): string {
+    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath, inputHash);
     if (free(base)) return base;
     const ext = path.extname(inputPath).slice(1) || 'audio';
     const stem = `${trackName(inputPath)} (${ext}`;
@@ -365,7 +382,8 @@ export class JobsService {
   /** Deletes a finished job's record now (and its files when asked). */
   removeRecord(id: string, deleteFiles: boolean): void {
     const job = this.store.get(id);
-    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path) : [];
+    // A stem file another job also lists (a cache hit in the same folder) stays.
+    const files = deleteFiles ? this.store.stemRows(id).map((s) => s.path).filter((p) => !this.store.stemPathShared(p, id)) : [];
     this.store.delete(id);
     if (deleteFiles) {
       for (const f of files) fs.rmSync(f, { force: true });

@@ -65,8 +65,13 @@ export function isAudioFile(file: string, exts: Set<string>): boolean {
   const ext = path.extname(file).toLowerCase();
   if (exts.has(ext)) return true;
   // Known non-audio types are not opened; anything else is sniffed.
-  if (/^\.(jpe?g|png|gif|bmp|webp|txt|md|pdf|nfo|cue|log|m3u8?|pls|json|xml|html?|zip|rar|7z|db|ini|exe|dll|doc|docx)$/.test(ext)) return false;
+  if (isKnownNonAudioName(file)) return false;
   return sniffFile(file);
+}
+
+/** Names whose extension says "not audio" (images, text, documents, archives…): never sniffed. */
+export function isKnownNonAudioName(file: string): boolean {
+  return /^\.(jpe?g|png|gif|bmp|webp|txt|md|pdf|nfo|cue|log|m3u8?|pls|json|xml|html?|zip|rar|7z|db|ini|exe|dll|doc|docx)$/.test(path.extname(file).toLowerCase());
 }
 
 /** Recursively lists audio files under `root`, sorted by relative path. */

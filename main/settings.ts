@@ -3,7 +3,7 @@
  * that no longer validates (older version, hand edit) falls back to its default.
  */
 import { eq } from 'drizzle-orm';
-import { Settings, formatIssues } from '../preload/contract.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, Settings, formatIssues } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
 import type { Db } from './store/db.ts';
 import { settings as settingsTable } from './store/schema.ts';
@@ -22,6 +22,7 @@ export function defaultSettings(): Settings {
     // Each worker holds one model session (~4-5 GB on CPU) and uses every core: one at a time.
     concurrency: 1,
     queueUrl: null,
+    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
   };
 }
 

@@ -98,6 +98,8 @@ export const Job = z.object({
   etaSec: z.number().nonnegative().nullable(),
   /** Execution provider actually used (cpu, cuda, dml, coreml, webgpu), once known. */
   provider: z.string().nullable(),
+  /** Why a requested or preferred GPU provider was not used for this job (e.g. "using cpu because cuda: …"), or null. */
+  fallbackReason: z.string().nullable().optional(),
   error: JobError.nullable(),
   /** Higher runs first; ties by creation order. */
   priority: z.number().int(),
@@ -156,6 +158,8 @@ export const Settings = z.object({
     .regex(/^rediss?:\/\/\S+$/, 'use redis://[:password@]host:port[/db] or rediss://…')
     .nullable()
     .default(null),
+  /** Largest file the browser may upload to `demix serve`, in bytes (default 2 GiB). */
+  maxUploadBytes: z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -187,6 +191,8 @@ export const Diagnostics = z.object({
   providers: z.object({
     available: z.array(z.string()),
     inUse: z.array(z.string()),
+    /** Why workers run on another provider than the one asked for / preferred. */
+    fallbackReasons: z.array(z.string()).optional(),
   }),
   databasePath: z.string(),
   dataDir: z.string(),
@@ -228,6 +234,18 @@ export const channels = {
     response: z.object({
       batch: Batch.nullable(),
       jobs: z.array(Job),
+      rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
+    }),
+  },
+  /**
+   * Enqueue what the browser uploaded under one upload id (`PUT /api/upload/<uploadId>?path=…` on
+   * the web bridge): a file, or a folder (one batch mirroring its tree, as a path-added folder).
+   */
+  'jobs:add-upload': {
+    request: z.object({ uploadId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/), options: JobOptionsPatch.optional() }),
+    response: z.object({
+      jobs: z.array(Job),
+      batches: z.array(Batch),
       rejected: z.array(z.object({ path: z.string(), reason: z.string() })),
     }),
   },
@@ -383,7 +401,34 @@ export interface DemixApi {
   pathForFile(file: File): string | null;
   /** Start a native drag of a stem file out of the window (Electron only; no-op on the web). */
   startDrag(jobId: string, stem: string): void;
+  /**
+   * Browser only (web bridge): streams a file to `demix serve`'s uploads area. Files sharing an
+   * `uploadId` form one upload (a file, or a folder with relative paths); `jobs:add-upload`
+   * enqueues it. Absent in Electron, which uses real paths.
+   */
+  upload?(file: Blob, opts: UploadOptions): Promise<UploadResult>;
 }
+
+export interface UploadOptions {
+  /** 8-64 characters of [A-Za-z0-9_-], chosen by the client; one per dropped file or folder. */
+  uploadId: string;
+  /** Name of the file, or its path inside the dropped folder (`Album/cd1/01.flac`). */
+  relativePath: string;
+  /** Bytes sent so far and the total. */
+  onProgress?(loaded: number, total: number): void;
+  /** Aborting stops the upload; the bridge keeps nothing of it. */
+  signal?: AbortSignal;
+}
+
+export interface UploadResult {
+  uploadId: string;
+  /** The stored relative path (made safe: `/`-separated, no `..`). */
+  path: string;
+  size: number;
+}
+
+/** Largest upload by default: 2 GiB per file. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 * 1024 * 1024;
 
 /** Channel name used for pushed events over Electron IPC. */
 export const EVENT_CHANNEL = 'demix:event';

@@ -15,6 +15,8 @@ import {
   type EventPayload,
   type RequestOf,
   type ResponseOf,
+  type UploadOptions,
+  type UploadResult,
   type WireResult,
 } from './contract.ts';
 
@@ -40,6 +42,8 @@ export interface WebClientOptions {
   reconnect?: { minDelayMs?: number; maxDelayMs?: number };
   /** Called when the event stream connects (true) or drops (false). */
   onConnectionChange?(connected: boolean): void;
+  /** Uploads use XMLHttpRequest when there is one (upload progress); else fetch (progress only at the end). */
+  XMLHttpRequest?: typeof XMLHttpRequest | null;
 }
 
 export interface WebClient extends DemixApi {
@@ -97,6 +101,70 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     if (body && body.ok === true) return body.value;
     if (body && body.ok === false && body.error) throw new DemixRemoteError(body.error.code, body.error.message);
     throw new DemixRemoteError('INTERNAL', `Demix answered ${res.status} with an unexpected body.`);
+  }
+
+  /** Turns the bridge's answer to an upload into the result or a DemixRemoteError. */
+  function uploadAnswer(status: number, text: string, name: string): UploadResult {
+    if (status === 401) throw new DemixRemoteError('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.');
+    let body: WireResult<UploadResult> | null;
+    try {
+      body = JSON.parse(text) as WireResult<UploadResult>;
+    } catch {
+      body = null;
+    }
+    if (body && body.ok === true) return body.value;
+    if (body && body.ok === false && body.error) throw new DemixRemoteError(body.error.code, body.error.message);
+    if (status === 413) throw new DemixRemoteError('BAD_REQUEST', `${name} is larger than the upload limit (Settings → Largest upload).`);
+    throw new DemixRemoteError('INTERNAL', `Demix answered ${status} to the upload of ${name} without a readable body.`);
+  }
+
+  function upload(file: Blob, o: UploadOptions): Promise<UploadResult> {
+    const url = `${base}/api/upload/${encodeURIComponent(o.uploadId)}?path=${encodeURIComponent(o.relativePath)}`;
+    const name = o.relativePath.split('/').pop() ?? o.relativePath;
+    const aborted = () => Object.assign(new Error(`The upload of ${name} was canceled.`), { name: 'AbortError' });
+    const lost = () => new DemixRemoteError('INTERNAL', `Lost the connection while uploading ${name}: is \`demix serve\` still running?`);
+    if (o.signal?.aborted) return Promise.reject(aborted());
+    const XHR = opts.XMLHttpRequest === undefined ? (globalThis as { XMLHttpRequest?: typeof XMLHttpRequest }).XMLHttpRequest : opts.XMLHttpRequest;
+    if (XHR) {
+      return new Promise<UploadResult>((resolve, reject) => {
+        const xhr = new XHR();
+        xhr.open('PUT', url);
+        xhr.setRequestHeader('Authorization', `Bearer ${opts.token}`);
+        xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+        xhr.upload.onprogress = (e) => o.onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+        xhr.onload = () => {
+          try {
+            const r = uploadAnswer(xhr.status, xhr.responseText, name);
+            o.onProgress?.(file.size, file.size);
+            resolve(r);
+          } catch (e) {
+            reject(e);
+          }
+        };
+        xhr.onerror = () => reject(lost());
+        xhr.onabort = () => reject(aborted());
+        o.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+        o.onProgress?.(0, file.size);
+        xhr.send(file);
+      });
+    }
+    return (async () => {
+      o.onProgress?.(0, file.size);
+      let res: Response;
+      try {
+        res = await doFetch(url, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${opts.token}`, 'Content-Type': 'application/octet-stream' },
+          body: file,
+          signal: o.signal,
+        });
+      } catch {
+        throw o.signal?.aborted ? aborted() : lost();
+      }
+      const r = uploadAnswer(res.status, await res.text(), name);
+      o.onProgress?.(file.size, file.size);
+      return r;
+    })();
   }
 
   /** After a reconnect, events may have been missed: replay the current state as events. */
@@ -184,6 +252,9 @@ export function createWebClient(opts: WebClientOptions): WebClient {
         set.delete(l);
         disconnectIfIdle();
       };
+    },
+    upload(file, o) {
+      return upload(file, o);
     },
     mediaUrl(jobId, stem) {
       return `${base}/media/${encodeURIComponent(jobId)}/${encodeURIComponent(stem)}?token=${encodeURIComponent(opts.token)}`;

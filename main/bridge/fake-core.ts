@@ -117,6 +117,10 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
         calls.push(['addFolder', p, options]);
         return { batch: null, jobs: [], rejected: [{ path: p, reason: 'No audio files in this folder.' }] };
       },
+      async addUpload(uploadId: string, options?: Partial<JobOptions>) {
+        calls.push(['addUpload', uploadId, options]);
+        return { jobs: [], batches: [], rejected: [] };
+      },
       list(req) {
         calls.push(['list', req]);
         let all = [...jobsById.values()];

@@ -4,6 +4,7 @@
  * drive it in Chromium.
  *
  *   POST /api/invoke/<channel>   JSON request → 200 + WireResult envelope
+ *   PUT  /api/upload/<id>?path=… a browser upload streamed to disk (upload-route.ts)
  *   GET  /api/events             WebSocket; pushes {"event", "payload"} for every contract event
  *   GET  /media/<jobId>/<stem>   the confined media resolver, with HTTP Range
  *   GET  /…                      static files from rendererDir, SPA fallback to index.html
@@ -24,6 +25,7 @@ import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
 import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
 import { resolveStatic } from './static-files.ts';
+import { handleUpload } from './upload-route.ts';
 
 export interface BridgeOptions {
   core: ShellCore;
@@ -227,6 +229,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         res.setHeader('WWW-Authenticate', 'Bearer');
         if (isApi) return sendJson(res, 401, envelope('FORBIDDEN', 'Missing or wrong access token: open the URL that `demix serve` printed.'));
         return sendText(res, 401, 'Missing or wrong access token: open the URL that `demix serve` printed (it ends with ?token=…).');
+      }
+      if (url.pathname.startsWith('/api/upload/')) {
+        return handleUpload(req, res, url, { dataDir: core.dataDir, maxBytes: () => core.settings.get().maxUploadBytes, sendJson, log });
       }
       if (url.pathname.startsWith('/api/invoke/')) {
         let channel: string;

@@ -27,6 +27,7 @@ export async function waitForJobs(core: Core, ids: string[], io: WaitIO, opts: {
   const reported = new Set<string>();
   const lastPlain = new Map<string, { at: number; pct: number }>();
   const started = new Set<string>();
+  const fallbacks = new Set<string>();
   let drawn = 0;
   let lastDraw = 0;
   const summary: WaitSummary = { done: 0, failed: 0, canceled: 0, providers: new Set(), jobs: [] };
@@ -63,6 +64,11 @@ export async function waitForJobs(core: Core, ids: string[], io: WaitIO, opts: {
   const onJob = (j: Job) => {
     if (!idSet.has(j.id) || reported.has(j.id)) return;
     latest.set(j.id, j);
+    if (j.fallbackReason && !fallbacks.has(j.fallbackReason)) {
+      // Each distinct reason once (a 1,000-file folder on one machine has one).
+      fallbacks.add(j.fallbackReason);
+      permanent(`! execution provider: ${j.fallbackReason}`);
+    }
     if (j.status === 'running' && !started.has(j.id)) {
       started.add(j.id);
       if (!tty) io.out.write(`${j.name}: started${j.provider ? ` (${j.provider})` : ''}\n`);

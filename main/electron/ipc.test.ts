@@ -104,6 +104,7 @@ describe('registerIpc', () => {
       'app:hello': { contractVersion: CONTRACT_VERSION },
       'jobs:add-files': { paths: ['/b.wav'] },
       'jobs:add-folder': { path: '/music' },
+      'jobs:add-upload': { uploadId: 'upload-0001' },
       'jobs:list': {},
       'jobs:get': { id },
       'jobs:cancel': { id },

@@ -50,8 +50,8 @@ export class EmbeddedQueue implements JobQueue {
       prepare: (job) => o.prepare(job, this.backend),
       onChange: o.onChange,
       emitProgress: (job) => o.bus.emit('job-updated', job),
-      onProvider: (job, provider) => {
-        o.store.setProvider(job.id, provider);
+      onProvider: (job, provider, fallbackReason) => {
+        o.store.setProvider(job.id, provider, fallbackReason);
         o.bus.emit('job-updated', job);
       },
       modelsDir: o.modelsDir,
@@ -137,6 +137,9 @@ export class EmbeddedQueue implements JobQueue {
   }
   providers(): string[] {
     return [...this.pool.providers];
+  }
+  fallbackReasons(): string[] {
+    return [...this.pool.fallbackReasons];
   }
   pump(): void {
     this.pool.pump();

@@ -126,7 +126,7 @@ parentPort.on('message', (msg) => {
     case 'init':
       log(`init ${msg.threads ?? '-'}`);
       if (msg.modelId === 'broken-model') parentPort.postMessage({ type: 'init-error', error: { code: 'MODEL_MISSING', message: 'Model weights missing (fake).' } });
-      else parentPort.postMessage({ type: 'ready', modelId: msg.modelId, provider: cfg.provider });
+      else parentPort.postMessage({ type: 'ready', modelId: msg.modelId, provider: cfg.provider, fallbackReason: cfg.fallbackReason ?? null });
       break;
     case 'run':
       log(`run ${msg.jobId}`);

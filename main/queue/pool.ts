@@ -25,7 +25,7 @@ export interface PoolOptions {
   /** Emits `job-updated` for in-memory progress (not persisted on every message). */
   emitProgress: (job: Job) => void;
   /** A job's worker is ready: the execution provider it really uses is known. */
-  onProvider?: (job: Job, provider: string) => void;
+  onProvider?: (job: Job, provider: string, fallbackReason: string | null) => void;
   modelsDir?: string;
   /** Milliseconds between persisted progress writes per job. */
   persistEveryMs?: number;
@@ -42,6 +42,8 @@ interface Slot {
   key: string | null;
   ready: Promise<string> | null;
   provider: string | null;
+  /** Why the worker's session is not on the requested/preferred provider, or null. */
+  fallbackReason: string | null;
   busy: boolean;
   /** Receives the messages for the job the slot is running. */
   onMessage: ((m: FromWorker) => void) | null;
@@ -102,6 +104,8 @@ export class WorkerPool {
   paused = false;
   /** Providers reported by workers' `ready` messages. */
   readonly providers = new Set<string>();
+  /** Fallback reasons reported by workers' `ready` messages (Diagnostics). */
+  readonly fallbackReasons = new Set<string>();
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -229,8 +233,8 @@ export class WorkerPool {
       return;
     }
     if (this.closed || entry.canceled || this.o.backend.status(job.id) !== 'running') return;
-    entry.job = { ...entry.job, provider };
-    this.o.onProvider?.(entry.job, provider);
+    entry.job = { ...entry.job, provider, fallbackReason: slot.fallbackReason };
+    this.o.onProvider?.(entry.job, provider, slot.fallbackReason);
 
     await new Promise<void>((resolve) => {
       let settled = false;
@@ -314,7 +318,7 @@ export class WorkerPool {
   private takeSlot(key: string): Slot {
     const size = Math.max(1, this.o.size());
     while (this.slots.length < size) {
-      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, busy: false, onMessage: null, onDeath: null });
+      this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, fallbackReason: null, busy: false, onMessage: null, onDeath: null });
     }
     const free = this.slots.filter((s) => !s.busy);
     const slot = free.find((s) => s.key === key && s.worker) ?? free.find((s) => !s.worker) ?? free[0];
@@ -334,6 +338,7 @@ export class WorkerPool {
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;
+    slot.fallbackReason = null;
     slot.ready = new Promise<string>((resolve, reject) => {
       let initDone = false;
       worker.on('message', (m: FromWorker) => {
@@ -341,7 +346,9 @@ export class WorkerPool {
           if (m.type === 'ready') {
             initDone = true;
             slot.provider = m.provider;
+            slot.fallbackReason = m.fallbackReason ?? null;
             this.providers.add(m.provider);
+            if (slot.fallbackReason) this.fallbackReasons.add(slot.fallbackReason);
             this.o.onChange?.();
             resolve(m.provider);
           } else if (m.type === 'init-error') {

@@ -26,6 +26,9 @@ export interface EnqueueJob {
   outputDir: string;
   batchId: string | null;
   relativePath: string | null;
+  /** Uploaded through the bridge: the original is deleted with the job (its content hash is known). */
+  uploaded?: boolean;
+  inputHash?: string | null;
 }
 
 /** A folder added as one batch. */
@@ -61,6 +64,8 @@ export interface JobQueue {
   live(id: string): Job | null;
   /** Execution providers in use. */
   providers(): string[];
+  /** Why requested GPU providers were not used (one line each). */
+  fallbackReasons(): string[];
   /** New work or changed settings: look for jobs to start. */
   pump(): void;
   /** Who runs the jobs of this database (the single-runner lock of the embedded queue). */
@@ -88,6 +93,7 @@ export function toRows(batch: EnqueueBatch | null, jobs: EnqueueJob[], extra: (j
     outputDir: j.outputDir,
     batchId: j.batchId,
     relativePath: j.relativePath,
+    ...(j.uploaded ? { uploaded: true, inputHash: j.inputHash ?? null } : {}),
     ...extra(j),
   }));
   return { batch: b, rows };

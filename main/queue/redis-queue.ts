@@ -294,6 +294,9 @@ export class RedisQueue implements JobQueue {
   providers(): string[] {
     return [...this.seenProviders];
   }
+  fallbackReasons(): string[] {
+    return []; // reported by each worker in its own log
+  }
   pump(): void {
     // Workers pull from Redis on their own.
   }

@@ -4,9 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Job as JobSchema } from '../../preload/contract.ts';
+import { main } from '../cli.ts';
 import type { Core } from '../core.ts';
-import { fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
+import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
 
 const cores: Core[] = [];
 async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
@@ -120,4 +123,32 @@ describe('removing a running job', () => {
     expect(core.jobs.get(jobs[1].id).status).toBe('done');
     expect(listFiles(path.join(root, 'out'))).toEqual(core.jobs.get(jobs[1].id).stems.map((s) => s.path).sort());
   }, 40_000);
+});
+
+describe('GPU fallback reason', () => {
+  it('travels from the worker to the job record, its events, Diagnostics and the CLI lines', async () => {
+    const reason = 'using cpu because cuda: not available in this build/machine';
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01, provider: 'cpu', fallbackReason: reason });
+    const root = tempDir();
+    const data = path.join(root, 'data');
+    const core = await newCore(data);
+    const seen: (string | null | undefined)[] = [];
+    core.bus.on('job-updated', (j) => seen.push(j.fallbackReason));
+    const { jobs } = await core.jobs.addPaths(makeInputs(root, ['x.mp3']), { outputDir: path.join(root, 'out') });
+    await waitIdle(core);
+    const done = core.jobs.get(jobs[0].id);
+    expect(JobSchema.parse(done).fallbackReason).toBe(reason);
+    expect(seen).toContain(reason);
+    expect(core.jobs.list({ limit: 10, offset: 0 }).jobs[0].fallbackReason).toBe(reason);
+    expect((await core.diagnostics('web')).providers.fallbackReasons).toEqual([reason]);
+    await core.close();
+    cores.splice(cores.indexOf(core), 1);
+
+    const out = new PassThrough();
+    let stdout = '';
+    out.on('data', (d) => (stdout += d));
+    const code = await main(['node', 'demix', 'separate', ...makeInputs(root, ['y.mp3']), '-o', path.join(root, 'out'), '--data-dir', data], { out, err: new PassThrough(), workerScript: FAKE_WORKER });
+    expect(code).toBe(0);
+    expect(stdout).toContain(`! execution provider: ${reason}`);
+  });
 });

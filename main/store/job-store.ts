@@ -4,6 +4,7 @@
  * job belongs to a batch).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Batch, Job, JobError, JobOptions, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
@@ -39,6 +40,7 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     segmentsTotal: r.segmentsTotal,
     etaSec: r.etaSec,
     provider: r.provider,
+    fallbackReason: r.fallbackReason ?? null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? r.errorCode } : null,
     priority: r.priority,
     outputDir: r.outputDir,
@@ -94,8 +96,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   segments_done as segmentsDone, segments_total as segmentsTotal, eta_sec as etaSec, provider,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
-  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, worker_host as workerHost,
-  remote_id as remoteId, input_peaks as inputPeaks`;
+  batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason,
+  worker_host as workerHost, remote_id as remoteId, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -215,9 +217,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path, remote_id)
+        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, remote_id)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @remoteId)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @remoteId)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -228,8 +230,10 @@ export class JobStore {
           priority: 0,
           batchId: null,
           relativePath: null,
+          inputHash: null,
           remoteId: null,
           ...r,
+          uploaded: r.uploaded ? 1 : 0,
         });
       }
     });
@@ -290,8 +294,8 @@ export class JobStore {
     this.db.update(jobs).set({ inputHash: hash }).where(eq(jobs.id, id)).run();
   }
 
-  setProvider(id: string, provider: string): void {
-    this.db.update(jobs).set({ provider }).where(eq(jobs.id, id)).run();
+  setProvider(id: string, provider: string, fallbackReason: string | null = null): void {
+    this.db.update(jobs).set({ provider, fallbackReason }).where(eq(jobs.id, id)).run();
   }
 
   /** Distributed queue: the job's id in the remote queue (BullMQ). */
@@ -454,9 +458,26 @@ export class JobStore {
     });
   }
 
-  /** Another job (different input) that already uses this output folder. */
-  outputDirTakenBy(outputDir: string, inputPath: string): boolean {
+  /**
+   * Another job (different input) that already uses this output folder. With `inputHash` (an
+   * uploaded file), a job whose input has the same content does not count: it is the same song.
+   */
+  outputDirTakenBy(outputDir: string, inputPath: string, inputHash: string | null = null): boolean {
+    if (inputHash) {
+      return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? and (input_hash is null or input_hash <> ?) limit 1`).get(outputDir, inputPath, inputHash);
+    }
     return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? limit 1`).get(outputDir, inputPath);
+  }
+
+  /** Whether another job than `jobId` lists this file among its stems (a cache hit linked into the same folder). */
+  stemPathShared(file: string, jobId: string): boolean {
+    return !!this.stmt(`select 1 from stems where path = ? and job_id <> ? limit 1`).get(file, jobId);
+  }
+
+  /** Whether any job's input lies under this folder (uploads still in use). */
+  anyInputUnder(dir: string): boolean {
+    const prefix = dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`;
+    return !!this.stmt(`select 1 from jobs where instr(input_path, ?) = 1 limit 1`).get(prefix);
   }
 
   /** An active (queued/running) job for the same input, options and folder. */

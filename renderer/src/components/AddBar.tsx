@@ -1,13 +1,21 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type ChangeEvent, type FormEvent } from 'react';
 import { useApi, useDemix } from '../context.tsx';
 import { Icon } from './Icon.tsx';
 import { errorMessage } from '../state/store.ts';
+import { canUpload, filesFromInput } from '../state/uploads.ts';
 
-/** "Add by path" field, plus the native file/folder pickers where the host has them (Electron). */
+/**
+ * "Add songs…" / "Add folder…" — native pickers in Electron, file inputs that upload in the
+ * browser — plus the "Add by path" field (secondary in the browser).
+ */
 export function AddBar({ large = false }: { large?: boolean }) {
   const api = useApi();
   const addPaths = useDemix((s) => s.addPaths);
   const toast = useDemix((s) => s.toast);
+  const uploadFiles = useDemix((s) => s.uploadFiles);
+  const upload = canUpload(api);
+  const songsInput = useRef<HTMLInputElement>(null);
+  const folderInput = useRef<HTMLInputElement>(null);
   const [value, setValue] = useState('');
   const [busy, setBusy] = useState(false);
 
@@ -33,8 +41,36 @@ export function AddBar({ large = false }: { large?: boolean }) {
     }
   }
 
+  function picked(e: ChangeEvent<HTMLInputElement>) {
+    const files = e.target.files ? filesFromInput(e.target.files) : [];
+    e.target.value = ''; // picking the same file again fires change again
+    if (files.length) void uploadFiles(files);
+  }
+
   return (
-    <form className={`addbar ${large ? 'addbar-large' : ''}`} onSubmit={submit}>
+    <form className={`addbar ${large ? 'addbar-large' : ''} ${upload ? 'addbar-upload' : ''}`} onSubmit={submit}>
+      {upload && (
+        <div className="addbar-pickers">
+          <button type="button" className="btn btn-accent" onClick={() => songsInput.current?.click()}>
+            <Icon name="upload" size={16} /> Add songs…
+          </button>
+          <button type="button" className="btn" onClick={() => folderInput.current?.click()}>
+            <Icon name="folder" size={16} /> Add folder…
+          </button>
+          <input ref={songsInput} className="sr-only" type="file" multiple accept="audio/*" aria-label="Songs to upload" tabIndex={-1} onChange={picked} data-testid="upload-songs" />
+          <input
+            ref={folderInput}
+            className="sr-only"
+            type="file"
+            multiple
+            aria-label="Folder to upload"
+            tabIndex={-1}
+            onChange={picked}
+            data-testid="upload-folder"
+            {...{ webkitdirectory: '', directory: '' }}
+          />
+        </div>
+      )}
       {api.host === 'electron' && (
         <div className="addbar-pickers">
           <button type="button" className="btn btn-accent" onClick={() => void pick(false)}>
@@ -52,14 +88,14 @@ export function AddBar({ large = false }: { large?: boolean }) {
           type="text"
           name="path"
           aria-label="Add by path"
-          placeholder={api.host === 'electron' ? 'Or paste a file or folder path' : 'Paste the path of a song or a folder, e.g. /home/me/Music/song.flac'}
+          placeholder={api.host === 'electron' || upload ? 'Or paste a file or folder path' : 'Paste the path of a song or a folder, e.g. /home/me/Music/song.flac'}
           value={value}
           onChange={(e) => setValue(e.target.value)}
           spellCheck={false}
           autoComplete="off"
         />
       </label>
-      <button type="submit" className={`btn ${api.host === 'electron' ? '' : 'btn-accent'}`} disabled={busy || !value.trim()}>
+      <button type="submit" className={`btn ${api.host === 'electron' || upload ? '' : 'btn-accent'}`} disabled={busy || !value.trim()}>
         {busy ? 'Adding…' : 'Add'}
       </button>
     </form>

@@ -8,6 +8,7 @@ import { DiagnosticsView } from './DiagnosticsView.tsx';
 import { Toasts } from './Toasts.tsx';
 import { errorMessage } from '../state/store.ts';
 import { connection } from '../state/connection.ts';
+import { canUpload, droppedFiles } from '../state/uploads.ts';
 import { useStore } from 'zustand';
 
 export function App() {
@@ -57,6 +58,13 @@ export function App() {
       e.preventDefault();
       depth.current = 0;
       setDragging(false);
+      if (canUpload(api) && e.dataTransfer) {
+        // The browser hides paths: upload the files (folders keep their relative paths).
+        droppedFiles(e.dataTransfer)
+          .then((items) => (items.length ? store.getState().uploadFiles(items) : null))
+          .catch((err) => store.getState().toast({ kind: 'error', title: 'Could not read the dropped files', lines: [errorMessage(err)] }));
+        return;
+      }
       const files = Array.from(e.dataTransfer?.files ?? []);
       const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
       if (paths.length > 0) {

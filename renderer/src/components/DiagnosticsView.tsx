@@ -18,7 +18,7 @@ export function diagnosticsReport(d: Diagnostics): string {
     `Platform: ${d.platform} ${d.arch}, Node ${d.nodeVersion}${d.electronVersion ? `, Electron ${d.electronVersion}` : ''}`,
     `ffmpeg: ${d.ffmpeg.path ?? 'not found'}${d.ffmpeg.version ? ` (${d.ffmpeg.version})` : ''}${d.ffmpeg.source ? ` via ${d.ffmpeg.source}` : ''}${d.ffmpeg.error ? ` — ERROR: ${d.ffmpeg.error}` : ''}`,
     ...d.models.map((m) => `Model ${m.id} (${m.name}): ${m.stems.join(', ')}, ${m.sampleRate} Hz, weights ${m.weightsPath ?? 'missing'}, checksum ${m.checksum}`),
-    `Execution providers: available ${d.providers.available.join(', ') || 'none'}; in use ${d.providers.inUse.join(', ') || 'none yet'}`,
+    `Execution providers: available ${d.providers.available.join(', ') || 'none'}; in use ${d.providers.inUse.join(', ') || 'none yet'}${(d.providers.fallbackReasons ?? []).map((r) => `; fallback: ${r}`).join('')}`,
     `Data folder: ${d.dataDir}`,
     `Database: ${d.databasePath}`,
   ];
@@ -111,6 +111,9 @@ export function DiagnosticsView() {
         <DiagCard title="Execution providers" ok={d.providers.available.length > 0}>
           <Row k="Available" v={d.providers.available.map(providerLabel).join(', ') || 'none'} />
           <Row k="In use" v={d.providers.inUse.map(providerLabel).join(', ') || 'none yet (nothing separated)'} />
+          {(d.providers.fallbackReasons ?? []).map((r) => (
+            <Row key={r} k="Fallback" v={r} />
+          ))}
         </DiagCard>
         <DiagCard title="Storage" ok>
           <Row k="Data folder" v={d.dataDir} mono />

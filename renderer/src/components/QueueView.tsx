@@ -7,6 +7,7 @@ import { batchCounts, groupQueue, queuedInOrder } from '../state/order.ts';
 import { baseName, formatDuration, providerLabel } from '../format.ts';
 import { AddBar } from './AddBar.tsx';
 import { Icon } from './Icon.tsx';
+import { formatSize, type UploadRow } from '../state/uploads.ts';
 
 const JOB_MIME = 'application/x-demix-job';
 
@@ -17,11 +18,12 @@ export function QueueView() {
   const count = Object.keys(jobs).length;
   const remove = useDemix((s) => s.remove);
   const finished = Object.values(jobs).filter((j) => j.status === 'done' || j.status === 'canceled');
+  const uploads = useDemix((s) => s.uploads);
 
   if (!loaded) return <div className="loading" role="status">Loading the queue…</div>;
-  if (count === 0) return <EmptyState />;
+  if (count === 0 && uploads.length === 0) return <EmptyState />;
 
-  const summary = summarize(Object.values(jobs));
+  const summary = [uploads.length > 0 && `${uploads.length} uploading`, summarize(Object.values(jobs))].filter(Boolean).join(' · ');
   return (
     <section className="queue" aria-labelledby="queue-title">
       <div className="section-head">
@@ -44,6 +46,9 @@ export function QueueView() {
       </div>
       <AddBar />
       <ul className="job-list" aria-label="Jobs">
+        {uploads.map((u) => (
+          <UploadRowView key={u.key} row={u} />
+        ))}
         {items.map((item) =>
           item.kind === 'job' ? (
             <JobRow key={item.job.id} job={item.job} queued={queued} />
@@ -54,6 +59,44 @@ export function QueueView() {
       </ul>
       <p className="hint muted">Tip: drop more songs or folders anywhere on this window. Drag queued songs (or use ↑ ↓) to change their order.</p>
     </section>
+  );
+}
+
+/** A file on its way to the bridge: upload progress, before it becomes a job. */
+function UploadRowView({ row }: { row: UploadRow }) {
+  const cancelUpload = useDemix((s) => s.cancelUpload);
+  const pct = row.total > 0 ? Math.min(100, Math.round((row.loaded / row.total) * 100)) : 0;
+  const label = row.status === 'waiting' ? 'Waiting to upload' : row.status === 'adding' ? 'Uploaded' : `Uploading ${pct}%`;
+  return (
+    <li className={`job job-uploading`} data-status="uploading" data-upload-status={row.status} aria-label={row.name}>
+      <div className="job-lead" aria-hidden="true">
+        <Icon name="upload" size={18} className="c-upload" />
+      </div>
+      <div className="job-main">
+        <div className="job-top">
+          <span className="job-name" title={row.relativePath}>
+            {row.relativePath}
+          </span>
+          <span className="badge badge-uploading">{label}</span>
+        </div>
+        <div className="progress" role="progressbar" aria-label={`Upload of ${row.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+          <div className="progress-fill" style={{ width: `${pct}%` }} />
+        </div>
+        <div className="job-meta muted">
+          <span>
+            {formatSize(row.loaded)} of {formatSize(row.total)}
+          </span>
+          <span>{row.status === 'adding' ? 'adding to the queue…' : 'separation starts once it is uploaded'}</span>
+        </div>
+      </div>
+      <div className="job-actions">
+        {row.status !== 'adding' && (
+          <button type="button" className="btn btn-sm btn-ghost" onClick={() => cancelUpload(row.key)} aria-label={`Cancel upload of ${row.name}`}>
+            <Icon name="x" size={15} /> Cancel
+          </button>
+        )}
+      </div>
+    </li>
   );
 }
 
@@ -229,7 +272,12 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
             </>
           )}
           {elapsed != null && job.status !== 'queued' && <span title="Elapsed">{formatDuration(elapsed)} elapsed</span>}
-          {job.provider && <span title="Execution provider">on {providerLabel(job.provider)}</span>}
+          {job.provider && (
+            <span title={job.fallbackReason ? `Execution provider (fallback: ${job.fallbackReason})` : 'Execution provider'} className={job.fallbackReason ? 'job-fallback' : undefined}>
+              on {providerLabel(job.provider)}
+              {job.fallbackReason && <> (fallback: {job.fallbackReason})</>}
+            </span>
+          )}
           {job.status === 'done' && job.stems.length > 0 && <span>{job.stems.length} stems · {job.options.format.toUpperCase()}</span>}
           <span className="job-model">{job.options.modelId}</span>
         </div>

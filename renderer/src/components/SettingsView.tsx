@@ -10,7 +10,9 @@ const FIELD_MESSAGES: Partial<Record<keyof Settings, string>> = {
   outputDir: 'Enter the folder where the stems should go.',
   concurrency: 'Choose between 1 and 8 songs at once.',
   shifts: 'Shifts go from 0 (off) to 20.',
+  maxUploadBytes: 'Enter the largest upload in MiB (1 or more).',
 };
+const MIB = 1024 * 1024;
 
 export function SettingsView() {
   const api = useApi();
@@ -161,6 +163,20 @@ export function SettingsView() {
             <Field id="concurrency" label="Songs at once" error={errors.concurrency} help="Each needs about 4–5 GB of memory on the CPU.">
               <input id="concurrency" aria-invalid={!!errors.concurrency} type="number" min={1} max={8} step={1} value={Number.isNaN(draft.concurrency) ? '' : draft.concurrency} onChange={(e) => set('concurrency', e.target.valueAsNumber)} aria-describedby="concurrency-help" />
             </Field>
+            {api.host === 'web' && (
+              <Field id="maxUploadBytes" label="Largest upload (MiB)" error={errors.maxUploadBytes} help="Per file, for songs added in the browser (2048 MiB = 2 GiB).">
+                <input
+                  id="maxUploadBytes"
+                  aria-invalid={!!errors.maxUploadBytes}
+                  type="number"
+                  min={1}
+                  step={1}
+                  value={Number.isNaN(draft.maxUploadBytes) ? '' : Math.round(draft.maxUploadBytes / MIB)}
+                  onChange={(e) => set('maxUploadBytes', e.target.valueAsNumber * MIB)}
+                  aria-describedby="maxUploadBytes-help"
+                />
+              </Field>
+            )}
           </div>
         </Card>
 

@@ -16,6 +16,7 @@ import {
 import { baseName } from '../format.ts';
 import { queuedInOrder, moveTarget } from './order.ts';
 import { EMPTY_MIXER, clamp01, initialMixer, type MixerState } from './mixer.ts';
+import { formatSize, groupUploads, type PickedFile, type UploadRow } from './uploads.ts';
 
 export type View =
   | { name: 'queue' }
@@ -43,10 +44,16 @@ export interface DemixState {
   view: View;
   toasts: Toast[];
   mixer: MixerState;
+  /** Browser uploads not yet enqueued (web bridge only), in order. */
+  uploads: UploadRow[];
 
   /** Loads jobs and queue state and subscribes to events; returns the unsubscribe function. */
   start(): Promise<() => void>;
   addPaths(paths: string[]): Promise<{ added: number; rejected: number }>;
+  /** Browser: uploads files (loose, or with folder paths: one batch per folder), then enqueues them. */
+  uploadFiles(items: PickedFile[]): Promise<{ added: number; rejected: number }>;
+  /** Stops one upload (the bridge keeps nothing of it). */
+  cancelUpload(key: string): void;
   cancel(id: string): Promise<void>;
   retry(id: string): Promise<void>;
   remove(id: string, deleteFiles?: boolean): Promise<void>;
@@ -88,6 +95,7 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
   const ttl = opts.toastTtlMs ?? 6000;
   const later = opts.setTimeout ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
 
+  const controllers = new Map<string, AbortController>();
   return createStore<DemixState>()((set, get) => {
     /** Runs an action, turning a failure into an error toast (the message is already user-facing). */
     async function guarded<T>(title: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -127,6 +135,7 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
       view: { name: 'queue' },
       toasts: [],
       mixer: EMPTY_MIXER,
+      uploads: [],
 
       async start() {
         // Subscribe first so nothing is missed; ids touched by events win over the (older) list.
@@ -185,6 +194,99 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
           get().toast({ kind: 'info', title: 'Nothing to add: no audio files found there.' });
         }
         return { added: res.jobs.length, rejected: res.rejected.length };
+      },
+
+      async uploadFiles(items) {
+        if (items.length === 0) return { added: 0, rejected: 0 };
+        if (!api.upload) {
+          get().toast({ kind: 'error', title: 'Uploading needs the browser version', lines: ['Add files by path instead.'] });
+          return { added: 0, rejected: items.length };
+        }
+        const upload = api.upload.bind(api);
+        const limit = (get().settings ?? (await get().loadSettings()))?.maxUploadBytes ?? Infinity;
+        const { groups, skipped } = groupUploads(items);
+        const rejected: string[] = [];
+        let added = 0;
+        let seq = 0;
+        const keys = new Map<PickedFile, string>();
+        const rows: UploadRow[] = [];
+        for (const g of groups) {
+          for (const f of g.files) {
+            const key = `${g.uploadId}:${++seq}`;
+            keys.set(f, key);
+            rows.push({ key, uploadId: g.uploadId, name: f.file.name, relativePath: f.relativePath, loaded: 0, total: f.file.size, status: 'waiting' });
+          }
+        }
+        set((s) => ({ uploads: [...s.uploads, ...rows], view: s.view.name === 'queue' ? s.view : { name: 'queue' } }));
+        const patchRow = (key: string, patch: Partial<UploadRow>) =>
+          set((s) => ({ uploads: s.uploads.map((r) => (r.key === key ? { ...r, ...patch } : r)) }));
+        const dropRows = (ks: string[]) => set((s) => ({ uploads: s.uploads.filter((r) => !ks.includes(r.key)) }));
+        let stopAll: string | null = null;
+        for (const g of groups) {
+          let stored = 0;
+          for (const f of g.files) {
+            const key = keys.get(f)!;
+            if (stopAll) {
+              dropRows([key]);
+              continue;
+            }
+            if (f.file.size > limit) {
+              rejected.push(`${f.relativePath}: larger than the upload limit of ${formatSize(limit)} (Settings → Largest upload).`);
+              dropRows([key]);
+              continue;
+            }
+            const ctl = new AbortController();
+            controllers.set(key, ctl);
+            patchRow(key, { status: 'uploading' });
+            try {
+              await upload(f.file, {
+                uploadId: g.uploadId,
+                relativePath: f.relativePath,
+                signal: ctl.signal,
+                onProgress: (loaded, total) => patchRow(key, { loaded, total }),
+              });
+              stored++;
+              patchRow(key, { status: 'adding', loaded: f.file.size });
+            } catch (e) {
+              dropRows([key]);
+              if ((e as Error)?.name === 'AbortError') continue;
+              const msg = errorMessage(e);
+              rejected.push(msg.startsWith(`${f.file.name}`) ? msg : `${f.relativePath}: ${msg}`);
+              const code = (e as { code?: string })?.code;
+              if (code === 'FORBIDDEN' || (code === 'INTERNAL' && /connection/i.test(errorMessage(e)))) stopAll = errorMessage(e);
+            } finally {
+              controllers.delete(key);
+            }
+          }
+          const groupKeys = g.files.map((f) => keys.get(f)!);
+          if (stored > 0 && !stopAll) {
+            try {
+              const res = await api.invoke('jobs:add-upload', { uploadId: g.uploadId });
+              upsertBatches(res.batches);
+              upsertJobs(res.jobs);
+              added += res.jobs.length;
+              for (const r of res.rejected) rejected.push(`${baseName(r.path)}: ${r.reason}`);
+            } catch (e) {
+              rejected.push(`${g.folder ?? g.files[0].relativePath}: ${errorMessage(e)}`);
+            }
+          }
+          dropRows(groupKeys);
+        }
+        if (rejected.length > 0) {
+          const n = rejected.length;
+          get().toast({
+            kind: 'error',
+            title: stopAll ? 'Uploading stopped' : n === 1 ? 'Could not add 1 file' : `Could not add ${n} files`,
+            lines: rejected.slice(0, 8).concat(n > 8 ? [`…and ${n - 8} more`] : []),
+          });
+        }
+        if (added > 0) get().toast({ kind: 'success', title: added === 1 ? 'Uploaded 1 song to the queue' : `Uploaded ${added} songs to the queue`, lines: skipped ? [`${skipped} other file${skipped === 1 ? '' : 's'} (not audio) left out.`] : undefined });
+        return { added, rejected: rejected.length };
+      },
+
+      cancelUpload(key) {
+        controllers.get(key)?.abort();
+        set((s) => ({ uploads: s.uploads.filter((r) => r.key !== key || r.status === 'adding') }));
       },
 
       async cancel(id) {

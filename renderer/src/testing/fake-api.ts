@@ -74,6 +74,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       device: 'auto',
       concurrency: 1,
       queueUrl: null,
+      maxUploadBytes: 2 * 1024 * 1024 * 1024,
     },
 
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
