@@ -17,6 +17,8 @@ export interface AudioWriterOptions {
   clipMode?: ClipMode;
   sampleRate?: number;
   channels?: number;
+  /** Tag in the temp file names (`<name>.<tag>.partial`): runs with different tags never touch each other's temp files. */
+  partialTag?: string;
 }
 
 export interface AudioWriter {
@@ -89,8 +91,9 @@ export async function openAudioWriter(finalPath: string, opts: AudioWriterOption
   const channels = opts.channels ?? 2;
   const clipMode = opts.clipMode ?? 'rescale';
   const directFloat = opts.format === 'wav' && opts.bits === 32;
-  const partial = finalPath + PARTIAL_SUFFIX;
-  const rawPath = directFloat ? partial : `${finalPath}.raw${PARTIAL_SUFFIX}`;
+  const tag = opts.partialTag ? `.${opts.partialTag}` : '';
+  const partial = `${finalPath}${tag}${PARTIAL_SUFFIX}`;
+  const rawPath = directFloat ? partial : `${finalPath}.raw${tag}${PARTIAL_SUFFIX}`;
   let fd: number;
   try {
     fd = openSync(rawPath, 'w');

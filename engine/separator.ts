@@ -18,7 +18,9 @@ import { SpecTransform, triangleWeights } from './dsp.ts';
 import { ShiftAccumulator } from './shift-accumulator.ts';
 import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
-import { InlineRunner, ThreadRunner, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
+import { InlineRunner, providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
+import { FallbackRunner } from './fallback-runner.ts';
+import { chooseTrustedProvider, VerdictCache } from './provider-check.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
 
@@ -32,6 +34,16 @@ export interface SeparatorOptions extends LocateOptions {
    * (default true). false runs session.run on the calling thread.
    */
   modelThread?: boolean;
+  /** `auto` only: run the GPU self-checks again instead of using cached verdicts. */
+  recheck?: boolean;
+  /** `auto` only: the providers to consider (default: this machine's, see providerOrder). */
+  providerCandidates?: ProviderName[];
+  /** Lines worth showing while starting (a self-check is running). */
+  log?: (line: string) => void;
+  /** Called when a provider fails mid-job and the job continues on the CPU. */
+  onFallback?: (reason: string) => void;
+  /** Creates the model runner (default: ThreadRunner/InlineRunner). Tests pass test doubles here. */
+  runnerFactory?: (weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number }) => Promise<ModelRunner>;
 }
 
 /** One segment's input buffers (owned by the model runner while a run is in flight). */
@@ -68,6 +80,7 @@ export class Separator {
     readonly manifest: ModelManifest,
     readonly weightsPath: string,
     private readonly runner: ModelRunner,
+    private readonly checkReason: string | null = null,
   ) {
     const { segment, stft, overlap } = manifest;
     this.spec = new SpecTransform(stft.nFft, stft.hop, segment);
@@ -81,7 +94,8 @@ export class Separator {
   }
   /** Why the requested/preferred provider was not used, or null. */
   get fallbackReason(): string | null {
-    return this.runner.fallbackReason;
+    const r = [this.checkReason, this.runner.fallbackReason].filter(Boolean);
+    return r.length ? r.join('; ') : null;
   }
   get loadMs(): number {
     return this.runner.loadMs;
@@ -94,9 +108,23 @@ export class Separator {
   static async create(opts: SeparatorOptions = {}): Promise<Separator> {
     const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
     const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
-    const create = opts.modelThread === false ? InlineRunner.create : ThreadRunner.create;
-    const runner = await create(weightsPath, opts.device ?? 'auto', names, { threads: opts.threads });
-    return new Separator(manifest, weightsPath, runner);
+    const create = opts.runnerFactory ?? (opts.modelThread === false ? InlineRunner.create : ThreadRunner.create);
+    const make = (d: DeviceChoice) => create(weightsPath, d, names, { threads: opts.threads });
+    let device = opts.device ?? 'auto';
+    let checkReason: string | null = null;
+    if (device === 'auto') {
+      // A GPU provider is used only after its self-check (cached per machine/provider/version).
+      const candidates = (opts.providerCandidates ?? providerOrder('auto')).filter((p) => p !== 'cpu');
+      if (candidates.length) {
+        const choice = await chooseTrustedProvider(candidates, make, manifest, { cache: new VerdictCache(opts.cacheDir), recheck: opts.recheck, log: opts.log });
+        device = choice.provider;
+        checkReason = choice.fallbackReason;
+      }
+    }
+    let runner = await make(device);
+    // A provider that fails mid-job hands the rest of the job to the CPU.
+    if (runner.provider !== 'cpu') runner = new FallbackRunner(runner, () => make('cpu'), opts.onFallback);
+    return new Separator(manifest, weightsPath, runner, checkReason);
   }
 
   get stems(): string[] {
@@ -364,7 +392,7 @@ export class Separator {
       await Promise.all(writers.map((w) => w.abort()));
     };
     try {
-      for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2 }));
+      for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2, partialTag: o.runTag }));
       const passes = Math.max(1, o.shifts);
       const maxShift = Math.floor(0.5 * sr);
       const rand = prng(o.seed ?? Date.now());
@@ -440,6 +468,7 @@ export class Separator {
         stems: files,
         durationSec: frames / sr,
         provider: this.provider,
+        fallbackReason: this.fallbackReason,
         timings: { totalMs: performance.now() - t0, runMs: this.runMs - runMs0, runs: this.runs - runs0 },
       };
     } catch (e) {

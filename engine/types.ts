@@ -9,6 +9,8 @@ export type ClipMode = 'rescale' | 'clamp';
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
 export interface SeparateOptions {
+  /** Tag in this run's temp file names (`<stem>.<ext>.<tag>.partial`), so two runs of one job never share temp files. */
+  runTag?: string;
   format: OutputFormat;
   bits: BitDepth;
   clipMode: ClipMode;
@@ -57,6 +59,8 @@ export interface SeparateResult {
   durationSec: number;
   /** Execution provider that actually ran the model. */
   provider: string;
+  /** Why the preferred provider was not used, or failed mid-job and the CPU finished (null: none). */
+  fallbackReason?: string | null;
   timings: {
     totalMs: number;
     /** Sum of session.run wall time. */

@@ -16,7 +16,7 @@ export interface InitMessage {
   device: DeviceChoice;
   /** Extra folder to look for model manifests/weights in (user models folder). */
   modelsDir?: string;
-  /** ONNX Runtime intra-op threads (default: all cores). */
+  /** ONNX Runtime intra-op threads: the pool gives each worker its share of the cores (default: all cores). */
   threads?: number;
 }
 export interface RunMessage {

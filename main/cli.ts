@@ -289,6 +289,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   program
     .command('doctor')
     .description('check ffmpeg, the model weights and the execution providers')
+    .option('--recheck', 'run the GPU providers\' self-check again (one segment on each GPU provider and on the CPU)')
+    .option('--bench', 'time one segment on every available provider and show its realtime factor')
     .addOption(dataDirOption())
     .action(async (o) => {
       const { engineDiagnostics } = await import('../engine/doctor.ts');
@@ -308,6 +310,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       const { providerOrder } = await import('../engine/session.ts');
       const order = providerOrder('auto');
       io.out.write(`providers: available ${d.providers.available.join(', ') || 'none'}; --device auto uses ${order[0] ?? 'cpu'}${order.length > 1 ? ` (then ${order.slice(1).join(', ')} as fallback)` : ''}\n`);
+      if (o.recheck || o.bench) await providerChecks(io, { recheck: Boolean(o.recheck), bench: Boolean(o.bench) });
       io.out.write(`data:      ${resolveDataDir(o.dataDir)}\n`);
       io.out.write(ok ? 'All good.\n' : 'Problems found (see above).\n');
       if (!ok) setCode(1);
@@ -392,5 +395,32 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
     }
     io.err.write(`demix: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
+  }
+}
+
+/** `demix doctor --recheck / --bench`: the GPU self-check verdicts, and one timed segment per provider. */
+async function providerChecks(io: { out: { write(s: string): unknown } }, o: { recheck: boolean; bench: boolean }): Promise<void> {
+  const { resolveModel } = await import('../models/registry.ts');
+  const { availableProviders, providerOrder, ThreadRunner } = await import('../engine/session.ts');
+  const pc = await import('../engine/provider-check.ts');
+  const { manifest, weightsPath } = await resolveModel('htdemucs');
+  const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
+  const make = (p: 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu') => ThreadRunner.create(weightsPath, p, names);
+  if (o.recheck) {
+    const gpus = providerOrder('auto').filter((p) => p !== 'cpu');
+    if (!gpus.length) io.out.write('self-check: no GPU provider available here; --device auto uses the cpu.\n');
+    else {
+      const r = await pc.chooseTrustedProvider(gpus, make, manifest, { recheck: true, log: (l) => io.out.write(`self-check: ${l}\n`) });
+      for (const v of r.verdicts) {
+        const nums = `SDR vs cpu ${v.sdrDb?.toFixed(1) ?? '?'} dB, ${v.providerMs ? (v.providerMs / 1000).toFixed(2) : '?'} s vs cpu ${v.cpuMs ? (v.cpuMs / 1000).toFixed(2) : '?'} s per segment`;
+        io.out.write(`self-check: ${v.provider} ${v.trusted ? 'TRUSTED' : 'not trusted'} (${nums})${v.reason ? ` — ${v.reason}` : ''}\n`);
+      }
+      io.out.write(`self-check: --device auto now uses ${r.provider}\n`);
+    }
+  }
+  if (o.bench) {
+    for (const b of await pc.benchProviders(availableProviders(), make, manifest)) {
+      io.out.write(b.segmentMs === null ? `bench:     ${b.provider}: ${b.error}\n` : `bench:     ${b.provider}: ${(b.segmentMs / 1000).toFixed(2)} s per ${(manifest.segment / manifest.sampleRate).toFixed(1)} s segment = ${b.realtimeFactor!.toFixed(2)}x realtime\n`);
+    }
   }
 }

@@ -57,6 +57,11 @@ export interface CoreOptions {
   queueUrl?: string | null;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** CPU cores the workers share (default: os.availableParallelism()). */
+  cores?: number;
+  /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
 }
 
 export interface Core {
@@ -181,6 +186,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
       cancelGraceMs: opts.cancelGraceMs,
+      cores: opts.cores,
+      lockHeartbeatMs: opts.lockHeartbeatMs,
+      lockStaleMs: opts.lockStaleMs,
       onChange: scheduleState,
       warn,
     });
@@ -198,6 +206,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const observe = () => {
     if (closed) return;
     try {
+      queue.maintain();
       const ids = new Set<string>(activeIds.all() as string[]);
       for (const id of seen.keys()) ids.add(id);
       const found = new Set<string>();
@@ -261,6 +270,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       ffmpeg: eng.ffmpeg,
       models: eng.models,
       providers: { available: eng.providers.available, inUse: queue.providers(), fallbackReasons: queue.fallbackReasons() },
+      workers: queue.plan(),
       databasePath: dbPath,
       dataDir,
     };

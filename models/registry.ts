@@ -164,7 +164,7 @@ export function locateWeights(m: ModelManifest, opts: LocateOptions = {}): strin
   throw new ModelError('MODEL_MISSING', `Model weights for "${m.id}" not found (looked in: ${candidates.join(', ') || 'no locations'}): ${fix}.`);
 }
 
-function defaultCacheDir(): string {
+export function defaultCacheDir(): string {
   if (process.env.DEMIX_CACHE_DIR) return process.env.DEMIX_CACHE_DIR;
   if (process.platform === 'win32') return path.join(process.env.LOCALAPPDATA ?? os.homedir(), 'Demix', 'Cache');
   if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'Demix');

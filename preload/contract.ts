@@ -194,6 +194,16 @@ export const Diagnostics = z.object({
     /** Why workers run on another provider than the one asked for / preferred. */
     fallbackReasons: z.array(z.string()).optional(),
   }),
+  /** How the CPU is shared: workers at once and ONNX Runtime threads each (never more workers than cores). */
+  workers: z
+    .object({
+      concurrency: z.number().int().positive(),
+      workers: z.number().int().positive(),
+      cores: z.number().int().positive(),
+      threadsPerWorker: z.number().int().positive(),
+      note: z.string().nullable(),
+    })
+    .optional(),
   databasePath: z.string(),
   dataDir: z.string(),
 });

@@ -217,7 +217,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     createReadStream(found.file).on('error', () => res.destroy()).pipe(res);
   }
 
-  const server = http.createServer((req, res) => {
+  // No limit on the time a whole request may take (Node's default is 5 min): a 2 GiB upload from a
+  // slow disk may take longer. Headers still have to arrive in time (headersTimeout).
+  const server = http.createServer({ requestTimeout: 0 }, (req, res) => {
     void (async () => {
       const hostHeader = req.headers.host;
       if (!allowedHost(hostHeader)) return sendText(res, 403, 'Forbidden: Demix only answers on 127.0.0.1/localhost.');

@@ -32,5 +32,10 @@ export interface QueueBackend {
   status(id: string): JobStatus | null;
   /** running → queued for the given jobs (crash recovery and graceful shutdown). */
   requeue(id: string): Job | null;
+  /**
+   * Refreshes the heartbeat of this runner's running jobs; returns the ids it no longer owns
+   * (another runner took them over): the pool stops those at once without touching their state.
+   */
+  heartbeat?(ids: string[]): string[];
   readonly events: Bus;
 }

@@ -25,6 +25,10 @@ export interface EmbeddedQueueOptions {
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged. */
   cancelGraceMs?: number;
+  /** CPU cores to share between workers (default: this machine's). */
+  cores?: number;
+  lockHeartbeatMs?: number;
+  lockStaleMs?: number;
   /** Take the runner lock and run workers (default true). */
   startQueue?: boolean;
   onChange: () => void;
@@ -42,7 +46,16 @@ export class EmbeddedQueue implements JobQueue {
   private closed = false;
 
   constructor(private readonly o: EmbeddedQueueOptions) {
-    this.backend = new SqliteQueueBackend(o.store, o.bus);
+    // The lock's owner token also marks the running jobs this queue owns.
+    this.lock = new RunnerLock(
+      o.sqlite,
+      () => {
+        o.warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
+        void this.pool.relinquish();
+      },
+      { heartbeatMs: o.lockHeartbeatMs, staleMs: o.lockStaleMs },
+    );
+    this.backend = new SqliteQueueBackend(o.store, o.bus, this.lock.owner);
     this.pool = new WorkerPool({
       backend: this.backend,
       workerScript: async () => o.workerScript,
@@ -56,11 +69,8 @@ export class EmbeddedQueue implements JobQueue {
       },
       modelsDir: o.modelsDir,
       cancelGraceMs: o.cancelGraceMs,
+      cores: o.cores ? () => o.cores! : undefined,
       log: (m) => o.warn(m),
-    });
-    this.lock = new RunnerLock(o.sqlite, () => {
-      o.warn('Another Demix process took over the job queue; this one stops starting jobs.');
-      this.pool.paused = true;
     });
     if (o.startQueue !== false && !this.tryRun()) {
       this.lockTimer = setInterval(() => this.tryRun(), 2000);
@@ -68,10 +78,16 @@ export class EmbeddedQueue implements JobQueue {
     }
   }
 
+  /**
+   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
+   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
+   * older than that. A live runner's jobs are never taken from under it.
+   */
   private recover(): void {
-    for (const r of this.o.store.list({ status: ['running'], limit: 1_000_000, offset: 0 }).jobs) {
+    const lock = this.lock;
+    for (const r of this.o.store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
       removePartials(r.outputDir);
-      this.backend.requeue(r.id);
+      this.o.store.requeue(r.id);
     }
   }
 
@@ -140,6 +156,13 @@ export class EmbeddedQueue implements JobQueue {
   }
   fallbackReasons(): string[] {
     return [...this.pool.fallbackReasons];
+  }
+  plan() {
+    return this.pool.plan();
+  }
+  /** Called on every poll: running jobs whose runner died go back to the queue (while this one holds the lock). */
+  maintain(): void {
+    if (this.lock.isHeld && !this.closed) this.recover();
   }
   pump(): void {
     this.pool.pump();

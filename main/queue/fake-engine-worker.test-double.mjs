@@ -8,6 +8,7 @@
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
 //   "enospc" – fails with DISK_FULL (as the engine maps ENOSPC)
+//   "gpulost" – done, but reports that its provider failed mid-job and the CPU finished
 // A model id "broken-model" fails init.
 // `blocking: true` spends each segment in a synchronous wait (like ONNX Runtime's native
 // session.run: messages wait until it returns). `log` names a file that gets one line per event
@@ -59,6 +60,7 @@ async function run(msg) {
   const job = { jobId: msg.jobId, canceled: false, partials: [] };
   current = job;
   const name = path.basename(msg.input).toLowerCase();
+  const gpuFail = name.includes('gpulost');
   const started = Date.now();
   try {
     try {
@@ -78,7 +80,7 @@ async function run(msg) {
         if (name.includes('fail')) return fail(job, 'DECODE_FAILED', `Could not decode ${msg.input}: the file is damaged.`);
         if (name.includes('enospc')) return fail(job, 'DISK_FULL', `The disk is full (${msg.outDir}): free some space or choose another output folder, then retry.`);
         for (const [i, stem] of stems.entries()) {
-          const p = path.join(msg.outDir, `${stem}.wav.partial`);
+          const p = path.join(msg.outDir, `${stem}.wav${msg.options.runTag ? `.${msg.options.runTag}` : ''}.partial`);
           fs.writeFileSync(p, wav(cfg.stemSeconds, 220 * (i + 1)));
           job.partials.push(p);
         }
@@ -94,7 +96,7 @@ async function run(msg) {
     if (job.canceled) return cancelOut(job);
     const out = [];
     for (const p of job.partials) {
-      const final = p.slice(0, -'.partial'.length);
+      const final = path.join(msg.outDir, `${path.basename(p).split('.wav')[0]}.wav`);
       fs.renameSync(p, final);
       out.push({ name: path.basename(final, '.wav'), path: final, format: 'wav', durationSec: cfg.stemSeconds });
     }
@@ -102,7 +104,13 @@ async function run(msg) {
     parentPort.postMessage({
       type: 'done',
       jobId: msg.jobId,
-      result: { stems: out, durationSec: cfg.stemSeconds, provider: cfg.provider, timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments } },
+      result: {
+        stems: out,
+        durationSec: cfg.stemSeconds,
+        // "gpulost": the provider failed mid-job and the CPU finished it (engine/fallback-runner.ts)
+        ...(gpuFail ? { provider: 'cpu', fallbackReason: `${cfg.provider} failed at segment 2 (out of memory); finished on the cpu from that segment` } : { provider: cfg.provider }),
+        timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments },
+      },
     });
   } finally {
     if (current === job) current = null;
@@ -113,6 +121,7 @@ function removePartials(job) {
   for (const p of job.partials) fs.rmSync(p, { force: true });
 }
 function fail(job, code, message) {
+  if (code !== 'CANCELED') log(`failed ${job.jobId}`);
   removePartials(job);
   parentPort.postMessage({ type: 'failed', jobId: job.jobId, error: { code, message } });
 }

@@ -30,10 +30,19 @@ export class RunnerLock {
   private timer: NodeJS.Timeout | null = null;
   private held = false;
 
+  /** The owner this lock replaced when it was taken over (its running jobs are orphans), or null. */
+  previousOwner: string | null = null;
+  private readonly heartbeatMs: number;
+  readonly staleMs: number;
+
   constructor(
     private readonly sqlite: Database.Database,
     private readonly onLost: () => void = () => {},
-  ) {}
+    opts: { heartbeatMs?: number; staleMs?: number } = {},
+  ) {
+    this.heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+    this.staleMs = opts.staleMs ?? STALE_MS;
+  }
 
   get isHeld(): boolean {
     return this.held;
@@ -48,8 +57,9 @@ export class RunnerLock {
           | (LockHolder & { owner: string })
           | undefined;
         if (row && row.owner !== this.owner) {
-          const stale = now - row.heartbeatAt > STALE_MS || (row.hostname === host && !pidAlive(row.pid));
+          const stale = now - row.heartbeatAt > this.staleMs || (row.hostname === host && !pidAlive(row.pid));
           if (!stale) return { pid: row.pid, hostname: row.hostname, heartbeatAt: row.heartbeatAt };
+          this.previousOwner = row.owner;
         }
         this.sqlite
           .prepare(
@@ -63,7 +73,7 @@ export class RunnerLock {
       .immediate();
     if (result === null && !this.held) {
       this.held = true;
-      this.timer = setInterval(() => this.beat(), HEARTBEAT_MS);
+      this.timer = setInterval(() => this.beat(), this.heartbeatMs);
       this.timer.unref();
     }
     return result;

@@ -3,7 +3,9 @@
  * model session for one (model, device) and runs one job at a time; it is reused across jobs.
  * A worker that throws or exits fails only its job (with the reason) and is replaced.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Job, JobError } from '../../preload/contract.ts';
@@ -27,6 +29,8 @@ export interface PoolOptions {
   /** A job's worker is ready: the execution provider it really uses is known. */
   onProvider?: (job: Job, provider: string, fallbackReason: string | null) => void;
   modelsDir?: string;
+  /** CPU cores to share among workers (default: os.availableParallelism()). */
+  cores?: () => number;
   /** Milliseconds between persisted progress writes per job. */
   persistEveryMs?: number;
   /** After this long without an answer to a cancel, a line is logged (the worker is never killed mid-run). */
@@ -59,6 +63,8 @@ interface InFlight {
   lastPersist: number;
   cancelTimer: NodeJS.Timeout | null;
   canceled: boolean;
+  /** Another runner owns the job now: stop, and leave its state and files alone. */
+  lost: boolean;
 }
 
 /** Removes `*.partial` files the engine left in a job folder (crash, kill). */
@@ -109,6 +115,23 @@ export class WorkerPool {
 
   constructor(private readonly o: PoolOptions) {}
 
+  /**
+   * How the cores are shared: never more workers than cores, and each worker's ONNX Runtime
+   * gets its share of intra-op threads (every worker taking every core made N workers fight
+   * over the same cores, each slower than one alone).
+   */
+  plan(): { concurrency: number; workers: number; cores: number; threadsPerWorker: number; note: string | null } {
+    const concurrency = Math.max(1, this.o.size());
+    const cores = Math.max(1, this.o.cores?.() ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+    const workers = Math.min(concurrency, cores);
+    const threadsPerWorker = Math.max(1, Math.floor(cores / workers));
+    const note =
+      concurrency > cores
+        ? `Concurrency ${concurrency} is more than this machine's ${cores} CPU core${cores === 1 ? '' : 's'}: running ${workers} at a time (more would only make each one slower).`
+        : null;
+    return { concurrency, workers, cores, threadsPerWorker, note };
+  }
+
   get running(): number {
     return this.inflight.size;
   }
@@ -126,6 +149,7 @@ export class WorkerPool {
     if (this.timer) return;
     this.started = true;
     this.timer = setInterval(() => {
+      this.heartbeatJobs();
       this.checkExternal();
       this.pump();
     }, pollMs);
@@ -144,10 +168,10 @@ export class WorkerPool {
     try {
       do {
         this.pumpAgain = false;
-        while (!this.closed && !this.paused && this.inflight.size < Math.max(1, this.o.size())) {
+        while (!this.closed && !this.paused && this.inflight.size < this.plan().workers) {
           const job = this.o.backend.claim();
           if (!job) break;
-          const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false };
+          const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false, lost: false };
           this.inflight.set(job.id, entry);
           this.o.onChange?.();
           entry.done = this.runJob(entry)
@@ -205,6 +229,46 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Refreshes the heartbeat of the jobs this runner runs. A job it no longer owns (taken over by
+   * another runner after this one lost the lock) is stopped at once; its state and files are the
+   * new owner's (this run's temp files carry their own tag, so they never collide).
+   */
+  private heartbeatJobs(): void {
+    const ids = [...this.inflight].filter(([, e]) => !e.lost).map(([id]) => id);
+    let lost: string[];
+    try {
+      lost = this.o.backend.heartbeat?.(ids) ?? [];
+    } catch {
+      return; // busy database: next tick
+    }
+    for (const id of lost) {
+      const e = this.inflight.get(id);
+      if (!e || e.lost) continue;
+      e.lost = true;
+      this.o.log?.(`demix: job ${id} is no longer this process's (another runner took it over); stopping it here`);
+      if (e.canceled) continue;
+      e.canceled = true;
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: id });
+    }
+  }
+
+  /**
+   * This runner lost the runner lock: stop starting jobs, stop the running ones between segments
+   * and wait for them, then put the ones it still owns back in the queue (for the new runner).
+   */
+  async relinquish(): Promise<void> {
+    this.paused = true;
+    const entries = [...this.inflight.values()];
+    for (const e of entries) {
+      if (e.canceled) continue;
+      e.canceled = true;
+      if (e.slot?.worker) this.post(e.slot, { type: 'cancel', jobId: e.job.id });
+    }
+    await Promise.all(entries.map((e) => e.done?.catch(() => {})));
+    for (const e of entries) if (!e.lost) this.o.backend.requeue(e.job.id);
+  }
+
   /** Jobs canceled or removed by another process (or through the store) are stopped here too. */
   private checkExternal(): void {
     for (const [id, entry] of this.inflight) {
@@ -220,7 +284,7 @@ export class WorkerPool {
     if (!prep.run || this.closed) return;
     if (entry.canceled || this.o.backend.status(job.id) !== 'running') return;
 
-    const key = `${job.options.modelId}|${job.options.device}`;
+    const key = this.workerKey(job);
     const slot = this.takeSlot(key);
     entry.slot = slot;
     let provider: string;
@@ -248,7 +312,7 @@ export class WorkerPool {
       };
       entry.release = finish;
       slot.onDeath = (reason) => {
-        removePartials(job.outputDir);
+        if (!entry.lost) removePartials(job.outputDir);
         this.o.backend.fail(job.id, {
           code: 'INTERNAL',
           message: `The separation engine stopped unexpectedly (${reason}); retry the job, and report it if it happens again.`,
@@ -261,6 +325,13 @@ export class WorkerPool {
         else if (m.type === 'done') {
           const r = m.result;
           this.providers.add(r.provider);
+          // A provider that failed mid-job: the worker finished on the CPU and stays there.
+          if (r.fallbackReason && r.fallbackReason !== slot.fallbackReason) {
+            slot.provider = r.provider;
+            slot.fallbackReason = r.fallbackReason;
+            this.fallbackReasons.add(r.fallbackReason);
+            this.o.onProvider?.({ ...entry.job, provider: r.provider, fallbackReason: r.fallbackReason }, r.provider, r.fallbackReason);
+          }
           const completed = this.o.backend.complete(job.id, {
             stems: r.stems.map((s) => ({ name: s.name, path: s.path, format: s.format, durationSec: s.durationSec })),
             durationSec: r.durationSec,
@@ -290,6 +361,7 @@ export class WorkerPool {
           clipMode: job.options.clipMode,
           twoStems: job.options.twoStems,
           shifts: job.options.shifts,
+          runTag: randomBytes(4).toString('hex'),
         },
       });
     });
@@ -316,7 +388,7 @@ export class WorkerPool {
   }
 
   private takeSlot(key: string): Slot {
-    const size = Math.max(1, this.o.size());
+    const size = this.plan().workers;
     while (this.slots.length < size) {
       this.slots.push({ index: this.slots.length, worker: null, key: null, ready: null, provider: null, fallbackReason: null, busy: false, onMessage: null, onDeath: null });
     }
@@ -329,8 +401,13 @@ export class WorkerPool {
     return slot;
   }
 
+  /** Workers are reused for the same model, device and thread share. */
+  private workerKey(job: Job): string {
+    return `${job.options.modelId}|${job.options.device}|${this.plan().threadsPerWorker}`;
+  }
+
   private async ensureWorker(slot: Slot, job: Job): Promise<string> {
-    const key = `${job.options.modelId}|${job.options.device}`;
+    const key = this.workerKey(job);
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
     const script = await this.o.workerScript();
@@ -376,7 +453,7 @@ export class WorkerPool {
     });
     // Avoid an unhandled rejection if nobody awaits (init failure after dispose).
     slot.ready.catch(() => {});
-    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir });
+    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir, threads: this.plan().threadsPerWorker });
     return slot.ready;
   }
 
@@ -424,7 +501,7 @@ export class WorkerPool {
     await Promise.race([Promise.all(entries.map((e) => e.done)), new Promise((r) => setTimeout(r, this.o.closeGraceMs ?? 10 * 60_000).unref())]);
     for (const e of entries) e.release?.();
     await Promise.all(this.slots.map((s) => this.dispose(s, false)));
-    for (const e of entries) removePartials(e.job.outputDir);
+    for (const e of entries) if (!e.lost) removePartials(e.job.outputDir);
     this.inflight.clear();
   }
 }

@@ -66,8 +66,12 @@ export interface JobQueue {
   providers(): string[];
   /** Why requested GPU providers were not used (one line each). */
   fallbackReasons(): string[];
+  /** How the CPU is shared (Diagnostics.workers); null when the jobs run elsewhere. */
+  plan(): { concurrency: number; workers: number; cores: number; threadsPerWorker: number; note: string | null } | undefined;
   /** New work or changed settings: look for jobs to start. */
   pump(): void;
+  /** Periodic housekeeping (the core's poll): e.g. requeue running jobs whose runner died. */
+  maintain(): void;
   /** Who runs the jobs of this database (the single-runner lock of the embedded queue). */
   isRunner(): boolean;
   holder(): LockHolder | null;

@@ -297,8 +297,14 @@ export class RedisQueue implements JobQueue {
   fallbackReasons(): string[] {
     return []; // reported by each worker in its own log
   }
+  plan() {
+    return undefined; // the jobs run on `demix worker` processes, each with its own plan
+  }
   pump(): void {
     // Workers pull from Redis on their own.
+  }
+  maintain(): void {
+    // Reconciliation runs on its own timer.
   }
   isRunner(): boolean {
     return true;

@@ -2,14 +2,16 @@
  * Lost, hung or doubled work (issue 9), with the fake engine worker (a test double) unless a
  * case says otherwise.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Job as JobSchema } from '../../preload/contract.ts';
 import { main } from '../cli.ts';
 import type { Core } from '../core.ts';
-import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
 
 const cores: Core[] = [];
 async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
@@ -151,4 +153,92 @@ describe('GPU fallback reason', () => {
     expect(code).toBe(0);
     expect(stdout).toContain(`! execution provider: ${reason}`);
   });
+});
+
+describe('CPU sharing between workers', () => {
+  it('splits intra-op threads across workers, never runs more workers than cores, and says so in Diagnostics', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 3, segmentMs: 30, stemSeconds: 0.01, log });
+    const core = await newCore(path.join(root, 'data'), { cores: 8 });
+    core.settings.set({ concurrency: 2 });
+    let maxRunning = 0;
+    core.bus.on('job-updated', () => (maxRunning = Math.max(maxRunning, core.queue.state().running)));
+    await core.jobs.addPaths(makeInputs(root, ['a.mp3', 'b.mp3', 'c.mp3', 'd.mp3']), { outputDir: path.join(root, 'out') });
+    await waitIdle(core);
+    const inits = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('init'));
+    expect(inits.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(inits)).toEqual(new Set(['init 4'])); // 8 cores / 2 workers
+    expect((await core.diagnostics('web')).workers).toEqual({ concurrency: 2, workers: 2, cores: 8, threadsPerWorker: 4, note: null });
+
+    core.settings.set({ concurrency: 8 });
+    const d = await core.diagnostics('web');
+    expect(d.workers).toMatchObject({ concurrency: 8, workers: 8, threadsPerWorker: 1, note: null });
+  }, 30_000);
+
+  it('concurrency above the core count runs one worker per core, with the reason in Diagnostics', async () => {
+    const root = tempDir();
+    const log = path.join(root, 'worker.log');
+    fakeWorkerConfig({ segments: 4, segmentMs: 40, stemSeconds: 0.01, log });
+    const core = await newCore(path.join(root, 'data'), { cores: 2 });
+    core.settings.set({ concurrency: 6 });
+    let maxRunning = 0;
+    core.bus.on('job-updated', () => (maxRunning = Math.max(maxRunning, core.queue.state().running)));
+    await core.jobs.addPaths(makeInputs(root, ['a.mp3', 'b.mp3', 'c.mp3', 'd.mp3', 'e.mp3', 'f.mp3']), { outputDir: path.join(root, 'out') });
+    await waitIdle(core);
+    expect(maxRunning).toBeLessThanOrEqual(2);
+    expect(new Set(fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('init')))).toEqual(new Set(['init 1']));
+    const w = (await core.diagnostics('web')).workers!;
+    expect(w).toMatchObject({ concurrency: 6, workers: 2, cores: 2, threadsPerWorker: 1 });
+    expect(w.note).toMatch(/Concurrency 6 is more than this machine's 2 CPU cores: running 2 at a time/);
+  }, 30_000);
+});
+
+describe('runner lock lost (the runner process frozen past the stale time, then woken)', () => {
+  it('the new runner takes over; the old one, on waking, stops its run without writing or finishing anything', async () => {
+    const root = tempDir();
+    const data = path.join(root, 'data');
+    const logA = path.join(root, 'a.log');
+    const lockTiming = { lockHeartbeatMs: 100, lockStaleMs: 1500 };
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main', 'queue', 'runner.test-double.ts')], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DEMIX_TEST_RUNNER: JSON.stringify({ dataDir: data, pollMs: 50, ...lockTiming }),
+        DEMIX_FAKE_WORKER: JSON.stringify({ segments: 40, segmentMs: 100, stemSeconds: 0.01, log: logA }),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    try {
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      await waitFor(() => stdout.includes('ready'), 60_000, 'runner A');
+      expect(stdout).toContain('ready runner');
+      fakeWorkerConfig({ segments: 40, segmentMs: 100, stemSeconds: 0.01 });
+      const b = await newCore(data, lockTiming);
+      expect(b.runner.isRunner()).toBe(false);
+      const { jobs } = await b.jobs.addPaths(makeInputs(root, ['song.mp3']), { outputDir: path.join(root, 'out') });
+      const id = jobs[0].id;
+      await waitFor(() => b.jobs.get(id).segmentsDone >= 3, 30_000, 'runner A to be mid-job');
+
+      child.kill('SIGSTOP'); // a laptop lid closed on runner A
+      await waitFor(() => b.runner.isRunner(), 20_000, 'B to take the lock');
+      await waitFor(() => { const j = b.jobs.get(id); return j.status === 'running' && b.jobs.get(id).segmentsDone >= 2 && j; }, 20_000, 'B to run the job');
+      child.kill('SIGCONT'); // A wakes up in the middle of "its" job
+      await waitFor(() => fs.readFileSync(logA, 'utf8').includes(`canceled ${id}`), 20_000, 'A to stop its run');
+      // A stopped on waking, while B's run was still going (not because B had finished it).
+      expect(b.jobs.get(id).status).toBe('running');
+      await waitIdle(b, 30_000);
+      const done = b.jobs.get(id);
+      expect(done.status).toBe('done');
+      expect(fs.readFileSync(logA, 'utf8')).not.toContain(`done ${id}`);
+      expect(fs.readdirSync(done.outputDir!).sort()).toEqual(['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav']);
+      // B's run is the one on record, A wrote nothing into the job after waking.
+      const db = new Database(path.join(data, 'demix.db'), { readonly: true });
+      expect(db.prepare('select status, attempts, owner_id as ownerId from jobs').get()).toEqual({ status: 'done', attempts: 2, ownerId: null });
+      db.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 90_000);
 });

@@ -74,6 +74,9 @@ export type JobPatch = Partial<
     | 'inputHash'
     | 'priority'
     | 'attempts'
+    | 'ownerId'
+    | 'heartbeatAt'
+    | 'fallbackReason'
   >
 >;
 
@@ -252,12 +255,12 @@ export class JobStore {
    * Moves a job from one of `from` to `to`; returns the updated job, or null when the job was not
    * in an expected state (nothing changed, no event).
    */
-  transition(id: string, from: JobStatus[], to: JobStatus, patch: JobPatch = {}): Job | null {
+  transition(id: string, from: JobStatus[], to: JobStatus, patch: JobPatch = {}, guard: { ownerId?: string } = {}): Job | null {
     const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined) as (keyof JobPatch)[];
     const sets = keys.map((k) => `${jobs[k].name} = @${k}`);
     const res = this.stmt(
-      `update jobs set ${[...sets, 'status = @to'].join(', ')} where id = @id and status in (${from.map((f) => `'${f}'`).join(', ')})`,
-    ).run({ ...Object.fromEntries(keys.map((k) => [k, patch[k]])), to, id });
+      `update jobs set ${[...sets, 'status = @to'].join(', ')} where id = @id and status in (${from.map((f) => `'${f}'`).join(', ')})${guard.ownerId ? ' and owner_id = @guardOwner' : ''}`,
+    ).run({ ...Object.fromEntries(keys.map((k) => [k, patch[k]])), to, id, ...(guard.ownerId ? { guardOwner: guard.ownerId } : {}) });
     if (res.changes !== 1) return null;
     const job = this.get(id);
     this.bus.emit('job-updated', job);
@@ -265,8 +268,8 @@ export class JobStore {
     return job;
   }
 
-  /** Claims the next queued job (highest priority, oldest), marking it running. */
-  claimNext(): Job | null {
+  /** Claims the next queued job (highest priority, oldest), marking it running and owned by `ownerId` (the runner). */
+  claimNext(ownerId: string | null = null): Job | null {
     const next = this.stmt(`select id, attempts from jobs where status = 'queued' order by priority desc, created_at, id limit 8`);
     for (;;) {
       const candidates = next.all() as { id: string; attempts: number }[];
@@ -276,6 +279,8 @@ export class JobStore {
           ...FRESH_RUN,
           startedAt: Date.now(),
           attempts: c.attempts + 1,
+          ownerId,
+          heartbeatAt: Date.now(),
         });
         if (job) return job;
       }
@@ -283,10 +288,10 @@ export class JobStore {
   }
 
   /** Persists progress of a running job; false when the job is no longer running (e.g. canceled elsewhere). */
-  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): boolean {
+  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }, ownerId: string | null = null): boolean {
     const res = this.stmt(
-      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running'`,
-    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id);
+      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running' and (? is null or owner_id = ?)`,
+    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id, ownerId, ownerId);
     return res.changes === 1;
   }
 
@@ -322,6 +327,7 @@ export class JobStore {
   complete(
     id: string,
     result: { stems: Stem[]; durationSec: number; provider: string | null },
+    ownerId: string | null = null,
   ): Job | null {
     let ok = false;
     this.db.transaction((tx) => {
@@ -337,8 +343,10 @@ export class JobStore {
           provider: result.provider,
           errorCode: null,
           errorMessage: null,
+          ownerId: null,
+          heartbeatAt: null,
         })
-        .where(and(eq(jobs.id, id), eq(jobs.status, 'running')))
+        .where(and(eq(jobs.id, id), eq(jobs.status, 'running'), ownerId ? eq(jobs.ownerId, ownerId) : undefined))
         .run();
       if (res.changes !== 1) return;
       ok = true;
@@ -356,8 +364,49 @@ export class JobStore {
     return job;
   }
 
-  fail(id: string, error: JobError, from: JobStatus[] = ['running']): Job | null {
-    return this.transition(id, from, 'failed', { errorCode: error.code, errorMessage: error.message, finishedAt: Date.now(), etaSec: null });
+  fail(id: string, error: JobError, from: JobStatus[] = ['running'], ownerId: string | null = null): Job | null {
+    return this.transition(
+      id,
+      from,
+      'failed',
+      { errorCode: error.code, errorMessage: error.message, finishedAt: Date.now(), etaSec: null, ownerId: null, heartbeatAt: null },
+      ownerId ? { ownerId } : {},
+    );
+  }
+
+  /** running → queued (crash recovery, shutdown, a lost runner lock); only the owner's when `ownerId` is given. */
+  requeue(id: string, ownerId: string | null = null): Job | null {
+    return this.transition(
+      id,
+      ['running'],
+      'queued',
+      { progress: 0, segmentsDone: 0, etaSec: null, startedAt: null, ownerId: null, heartbeatAt: null },
+      ownerId ? { ownerId } : {},
+    );
+  }
+
+  /**
+   * Refreshes the heartbeat of the running jobs `ownerId` owns; returns the ids among `ids` it no
+   * longer owns (requeued, taken over, canceled or removed elsewhere).
+   */
+  heartbeat(ownerId: string, ids: string[], now = Date.now()): string[] {
+    if (!ids.length) return [];
+    this.stmt(`update jobs set heartbeat_at = ? where owner_id = ? and status = 'running' and id in (select value from json_each(?))`).run(now, ownerId, JSON.stringify(ids));
+    const still = new Set(
+      (this.stmt(`select id from jobs where owner_id = ? and status = 'running' and id in (select value from json_each(?))`).all(ownerId, JSON.stringify(ids)) as { id: string }[]).map((r) => r.id),
+    );
+    return ids.filter((id) => !still.has(id));
+  }
+
+  /**
+   * Running jobs nobody runs any more: no owner, a dead owner (`deadOwners`), or an owner whose
+   * heartbeat is older than `staleMs`. Never jobs of `liveOwner` (this runner).
+   */
+  orphanedRunning(liveOwner: string, deadOwners: string[], staleMs: number, now = Date.now()): { id: string; outputDir: string | null }[] {
+    return this.stmt(
+      `select id, output_dir as outputDir from jobs where status = 'running' and (owner_id is null or (owner_id <> ? and
+        (owner_id in (select value from json_each(?)) or heartbeat_at is null or heartbeat_at < ?)))`,
+    ).all(liveOwner, JSON.stringify(deadOwners), now - staleMs) as { id: string; outputDir: string | null }[];
   }
 
   /** Recounts a batch's done/failed from its jobs and emits `batch-updated`. */

@@ -19,6 +19,7 @@ export function diagnosticsReport(d: Diagnostics): string {
     `ffmpeg: ${d.ffmpeg.path ?? 'not found'}${d.ffmpeg.version ? ` (${d.ffmpeg.version})` : ''}${d.ffmpeg.source ? ` via ${d.ffmpeg.source}` : ''}${d.ffmpeg.error ? ` — ERROR: ${d.ffmpeg.error}` : ''}`,
     ...d.models.map((m) => `Model ${m.id} (${m.name}): ${m.stems.join(', ')}, ${m.sampleRate} Hz, weights ${m.weightsPath ?? 'missing'}, checksum ${m.checksum}`),
     `Execution providers: available ${d.providers.available.join(', ') || 'none'}; in use ${d.providers.inUse.join(', ') || 'none yet'}${(d.providers.fallbackReasons ?? []).map((r) => `; fallback: ${r}`).join('')}`,
+    ...(d.workers ? [`Workers: ${d.workers.workers} at once (concurrency ${d.workers.concurrency}), ${d.workers.threadsPerWorker} threads each on ${d.workers.cores} cores${d.workers.note ? ` — ${d.workers.note}` : ''}`] : []),
     `Data folder: ${d.dataDir}`,
     `Database: ${d.databasePath}`,
   ];
@@ -115,6 +116,12 @@ export function DiagnosticsView() {
             <Row key={r} k="Fallback" v={r} />
           ))}
         </DiagCard>
+        {d.workers && (
+          <DiagCard title="Workers" ok={!d.workers.note}>
+            <Row k="At once" v={`${d.workers.workers} of concurrency ${d.workers.concurrency}, ${d.workers.threadsPerWorker} thread${d.workers.threadsPerWorker === 1 ? '' : 's'} each on ${d.workers.cores} core${d.workers.cores === 1 ? '' : 's'}`} />
+            {d.workers.note && <Row k="Note" v={d.workers.note} />}
+          </DiagCard>
+        )}
         <DiagCard title="Storage" ok>
           <Row k="Data folder" v={d.dataDir} mono />
           <Row k="Database" v={d.databasePath} mono />

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { DemixRemoteError, type Batch, type Job, type UploadOptions } from '../../../preload/contract.ts';
+import { createFakeApi } from '../testing/fake-api.ts';
+import { createDemixStore } from './store.ts';
+import { groupUploads, skipInFolder, type PickedFile } from './uploads.ts';
+
+const file = (name: string, size = 10) => new File([new Uint8Array(size)], name.split('/').pop()!);
+const picked = (rel: string, size = 10): PickedFile => ({ file: file(rel, size), relativePath: rel });
+
+describe('grouping uploads', () => {
+  it('one upload per loose file, one per top-level folder; hidden and non-audio folder files left out', () => {
+    const { groups, skipped } = groupUploads([
+      picked('a.flac'),
+      picked('Album/cd2/02.flac'),
+      picked('Album/cd1/01.flac'),
+      picked('Album/cover.jpg'),
+      picked('Album/.DS_Store'),
+      picked('Other/x.mp3'),
+      picked('b.wav'),
+    ]);
+    expect(groups.map((g) => [g.folder, g.files.map((f) => f.relativePath)])).toEqual([
+      [null, ['a.flac']],
+      ['Album', ['Album/cd1/01.flac', 'Album/cd2/02.flac']],
+      ['Other', ['Other/x.mp3']],
+      [null, ['b.wav']],
+    ]);
+    expect(skipped).toBe(2);
+    expect(new Set(groups.map((g) => g.uploadId)).size).toBe(4);
+    for (const g of groups) expect(g.uploadId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    expect(skipInFolder('A/__MACOSX/x.flac')).toBe(true);
+    expect(skipInFolder('A/song.flac')).toBe(false);
+  });
+});
+
+describe('store.uploadFiles', () => {
+  function setup() {
+    const api = createFakeApi();
+    const sent: { name: string; uploadId: string; relativePath: string }[] = [];
+    const progress: [string, number][] = [];
+    let fail: ((o: UploadOptions) => Error | null) | null = null;
+    api.upload = async (blob: Blob, o: UploadOptions) => {
+      const err = fail?.(o);
+      if (err) throw err;
+      o.onProgress?.(Math.floor(blob.size / 2), blob.size);
+      progress.push([o.relativePath, store.getState().uploads.find((r) => r.relativePath === o.relativePath)?.loaded ?? -1]);
+      sent.push({ name: (blob as File).name, uploadId: o.uploadId, relativePath: o.relativePath });
+      return { uploadId: o.uploadId, path: o.relativePath, size: blob.size };
+    };
+    const added: string[] = [];
+    api.override('jobs:add-upload', async (req: { uploadId: string }) => {
+      added.push(req.uploadId);
+      const files = sent.filter((s) => s.uploadId === req.uploadId);
+      const folder = files[0].relativePath.includes('/') ? files[0].relativePath.split('/')[0] : null;
+      const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, skipped: 0, createdAt: 1 } : null;
+      const jobs = files.map(
+        (f, i) =>
+          ({
+            id: `j-${req.uploadId}-${i}`,
+            name: f.name,
+            inputPath: `/data/uploads/${req.uploadId}/${f.relativePath}`,
+            batchId: batch?.id ?? null,
+            relativePath: folder ? f.relativePath.slice(folder.length + 1) : null,
+            options: { modelId: 'htdemucs', format: 'wav', bits: 16, clipMode: 'rescale', twoStems: null, shifts: 0, device: 'auto' },
+            status: 'queued',
+            progress: 0,
+            segmentsDone: 0,
+            segmentsTotal: 0,
+            etaSec: null,
+            provider: null,
+            error: null,
+            priority: 0,
+            outputDir: '/out/htdemucs/x',
+            durationSec: null,
+            stems: [],
+            createdAt: 1,
+            startedAt: null,
+            finishedAt: null,
+          }) satisfies Job,
+      );
+      return { jobs, batches: batch ? [batch] : [], rejected: [] };
+    });
+    const store = createDemixStore(api, { setTimeout: () => {} });
+    return { api, store, sent, added, progress, setFail: (f: typeof fail) => (fail = f) };
+  }
+
+  it('shows a row per file with its progress, uploads folders as one upload id, then enqueues each upload', async () => {
+    const { store, sent, added, progress } = setup();
+    const res = await store.getState().uploadFiles([picked('Song.flac', 100), picked('Album/cd1/01.flac', 50), picked('Album/cd2/02.flac', 60)]);
+    expect(res).toEqual({ added: 3, rejected: 0 });
+    // Rows existed and followed the progress while uploading.
+    expect(progress).toEqual([
+      ['Song.flac', 50],
+      ['Album/cd1/01.flac', 25],
+      ['Album/cd2/02.flac', 30],
+    ]);
+    expect(sent.map((s) => s.relativePath)).toEqual(['Song.flac', 'Album/cd1/01.flac', 'Album/cd2/02.flac']);
+    expect(new Set(sent.map((s) => s.uploadId)).size).toBe(2);
+    expect(added).toHaveLength(2);
+    expect(store.getState().uploads).toEqual([]);
+    expect(Object.keys(store.getState().batches)).toHaveLength(1);
+    expect(store.getState().toasts.at(-1)).toMatchObject({ kind: 'success', title: 'Uploaded 3 songs to the queue' });
+  });
+
+  it('refuses files over the limit before sending them, and reports the bridge\'s refusals by name', async () => {
+    const { api, store, sent, setFail } = setup();
+    await api.invoke('settings:set', { maxUploadBytes: 1024 });
+    setFail((o) => (o.relativePath === 'notes.txt' ? new DemixRemoteError('BAD_REQUEST', 'notes.txt: Not an audio file (by its name and content): choose an mp3, wav, flac, m4a, ogg, opus or aiff file.') : null));
+    const res = await store.getState().uploadFiles([picked('big.flac', 4096), picked('notes.txt', 10), picked('ok.flac', 100)]);
+    expect(res).toEqual({ added: 1, rejected: 2 });
+    expect(sent.map((s) => s.relativePath)).toEqual(['ok.flac']);
+    const toast = store.getState().toasts.find((t) => t.kind === 'error')!;
+    expect(toast.title).toBe('Could not add 2 files');
+    expect(toast.lines).toEqual([
+      'big.flac: larger than the upload limit of 1.0 kB (Settings → Largest upload).',
+      'notes.txt: Not an audio file (by its name and content): choose an mp3, wav, flac, m4a, ogg, opus or aiff file.',
+    ]);
+    expect(store.getState().uploads).toEqual([]);
+  });
+
+  it('a canceled upload is dropped quietly and not enqueued', async () => {
+    const { api, store, added } = setup();
+    api.upload = (_blob: Blob, o: UploadOptions) =>
+      new Promise((_ok, fail) => o.signal?.addEventListener('abort', () => fail(Object.assign(new Error('canceled'), { name: 'AbortError' }))));
+    const run = store.getState().uploadFiles([picked('slow.flac', 100)]);
+    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, 0));
+    const row = store.getState().uploads[0];
+    expect(row).toMatchObject({ relativePath: 'slow.flac', status: 'uploading' });
+    store.getState().cancelUpload(row.key);
+    expect(await run).toEqual({ added: 0, rejected: 0 });
+    expect(added).toEqual([]);
+    expect(store.getState().uploads).toEqual([]);
+    expect(store.getState().toasts.filter((t) => t.kind === 'error')).toEqual([]);
+  });
+});
