@@ -322,11 +322,11 @@ export class Separator {
             for (let t = 0; t < chunkLen; t++) a[base + t] += w[t] * out[src + t];
           }
         for (let t = 0; t < chunkLen; t++) sumW[base + t] += w[t];
-        const est = total ?? opts.expectedFrames;
-        onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
         // everything before the next segment's start is final
         const end = cur.offset + stride;
         await emitUpTo(total === null ? end : Math.min(end, total));
+        const est = total ?? opts.expectedFrames;
+        onSegment(est === null ? null : this.segmentsFor(est, opts.skipCoveredTail));
         cur = next;
       }
     } finally {
@@ -378,7 +378,9 @@ export class Separator {
     if (!Number.isInteger(o.shifts) || o.shifts < 0 || o.shifts > 20) throw new DemixError('BAD_OPTIONS', `shifts must be a whole number from 0 to 20 (got ${o.shifts}).`);
     signal?.throwIfAborted();
     const info = await probeAudio(input);
-    const expectedFrames = info.durationSec ? Math.round(info.durationSec * sr) : null;
+    // An excerpt: decode [ctxFrom, ctxTo) (the span plus context), keep [keepFrom, keepTo) of it.
+    const span = o.excerpt ? excerptFrames(o.excerpt, info.durationSec, sr, Math.floor(this.manifest.segment / 2), path.basename(input)) : null;
+    const expectedFrames = span ? span.ctxTo - span.ctxFrom : info.durationSec ? Math.round(info.durationSec * sr) : null;
     try {
       mkdirSync(outDir, { recursive: true });
     } catch (e) {
@@ -403,6 +405,7 @@ export class Separator {
       let steadyMs = 0;
       let steadyN = 0;
       let lastT = performance.now();
+      let readyFrames = 0;
       const report = (stage: Progress['stage']) => {
         const total = Math.max(segmentsTotal, segmentsDone);
         const per = steadyN ? steadyMs / steadyN : firstSegMs;
@@ -412,6 +415,7 @@ export class Separator {
           segmentsTotal: total,
           etaSec: per !== null && total ? ((total - segmentsDone) * per) / 1000 : null,
           stage,
+          readyFrames,
         });
       };
       report('loading');
@@ -423,8 +427,20 @@ export class Separator {
         for (let p = 0; p < passes; p++) {
           const zerosBefore = o.shifts ? maxShift - Math.floor(rand() * (maxShift + 1)) : 0;
           let written = 0;
+          let seen = 0; // output frames of this pass so far (the excerpt trim counts them)
           const last = p === passes - 1;
-          const sink: Sink = async (src, n) => {
+          const sink: Sink = async (whole, total) => {
+            let src = whole;
+            let n = total;
+            if (span) {
+              const a = Math.max(seen, span.keepFrom);
+              const b = Math.min(seen + total, span.keepTo);
+              seen += total;
+              if (b <= a) return;
+              const off = a - (seen - total);
+              n = b - a;
+              src = whole.map((chs) => chs.map((c) => c.subarray(off, off + n)));
+            }
             let block = src;
             if (accum) {
               block = accum.add(src, n, written, p === 0, last ? 1 / passes : 1);
@@ -432,9 +448,12 @@ export class Separator {
               if (!last) return;
             }
             await this.writeBlock(block, n, writers, o, interleave);
+            // Written synchronously to every stem's partial data: these frames are final now.
+            readyFrames += n;
           };
+          const decoded = decodeAudio(input, { signal, sampleRate: sr, channels: 2, expectedDurationSec: span ? null : info.durationSec });
           frames = await this.pass(
-            decodeAudio(input, { signal, sampleRate: sr, channels: 2, expectedDurationSec: info.durationSec }),
+            span ? sliceFrames(decoded, span.ctxFrom, span.ctxTo, 2) : decoded,
             zerosBefore,
             sink,
             (estimate) => {
@@ -463,10 +482,13 @@ export class Separator {
         const r = await w.finish();
         files.push({ name: path.basename(r.path).replace(/\.[^.]+$/, ''), path: r.path, format: o.format, durationSec: r.durationSec });
       }
-      onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing' });
+      onProgress?.({ fraction: 1, segmentsDone, segmentsTotal: segmentsDone, etaSec: 0, stage: 'finishing', readyFrames });
+      if (span && frames < span.keepTo) {
+        throw new DemixError('BAD_OPTIONS', `--excerpt ${fmtSec(o.excerpt!.startSec)}-${fmtSec(o.excerpt!.endSec)}: ${path.basename(input)} ends at ${fmtSec((span.ctxFrom + frames) / sr)}; choose a span inside the song.`);
+      }
       return {
         stems: files,
-        durationSec: frames / sr,
+        durationSec: span ? (span.keepTo - span.keepFrom) / sr : frames / sr,
         provider: this.provider,
         fallbackReason: this.fallbackReason,
         timings: { totalMs: performance.now() - t0, runMs: this.runMs - runMs0, runs: this.runs - runs0 },
@@ -514,5 +536,56 @@ export class Separator {
       }
     }
     await writers[1].write(out);
+  }
+}
+
+function fmtSec(s: number): string {
+  const m = Math.floor(s / 60);
+  const r = s - 60 * m;
+  const rs = Number.isInteger(r) ? String(r) : r.toFixed(2).replace(/0+$/, '');
+  return m ? `${m}:${r < 10 ? '0' : ''}${rs}` : rs;
+}
+
+/**
+ * Frame bounds of an excerpt: the span [from, to) in the song, the decoded window with up to
+ * `context` frames on each side, and the span inside that window. Bad spans get one clear line.
+ */
+export function excerptFrames(
+  span: { startSec: number; endSec: number },
+  durationSec: number | null,
+  sr: number,
+  context: number,
+  name = 'the song',
+): { from: number; to: number; ctxFrom: number; ctxTo: number; keepFrom: number; keepTo: number } {
+  const { startSec, endSec } = span;
+  const label = `--excerpt ${fmtSec(startSec)}-${fmtSec(endSec)}`;
+  if (!Number.isFinite(startSec) || !Number.isFinite(endSec) || startSec < 0) throw new DemixError('BAD_OPTIONS', `${label}: the start must be 0 or later.`);
+  if (endSec < startSec) throw new DemixError('BAD_OPTIONS', `${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`);
+  const from = Math.round(startSec * sr);
+  const to = Math.round(endSec * sr);
+  if (to <= from) throw new DemixError('BAD_OPTIONS', `${label}: the span is empty (zero length); choose an end after the start.`);
+  if (durationSec != null && endSec > durationSec + 0.5 / sr) {
+    throw new DemixError('BAD_OPTIONS', `${label}: ${name} is only ${fmtSec(Math.floor(durationSec * 100) / 100)} long; choose a span that ends by then.`);
+  }
+  const total = durationSec != null ? Math.round(durationSec * sr) : Infinity;
+  const ctxFrom = Math.max(0, from - context);
+  const ctxTo = Math.min(total, to + context);
+  return { from, to, ctxFrom, ctxTo, keepFrom: from - ctxFrom, keepTo: to - ctxFrom };
+}
+
+/** Frames [from, to) of an interleaved stream (stops the source once past `to`). */
+async function* sliceFrames(src: AsyncGenerator<Float32Array>, from: number, to: number, channels: number): AsyncGenerator<Float32Array> {
+  let pos = 0;
+  try {
+    for await (const chunk of src) {
+      const n = chunk.length / channels;
+      const a = Math.max(from, pos);
+      const b = Math.min(to, pos + n);
+      if (b > a) yield chunk.subarray((a - pos) * channels, (b - pos) * channels);
+      pos += n;
+      if (pos >= to) break;
+    }
+  } finally {
+    await src.return(undefined);
   }
 }

@@ -25,6 +25,12 @@ export interface SeparateOptions {
    * reference always runs it; measured SDR is unchanged (see engine/separator.test.ts).
    */
   skipCoveredTail?: boolean;
+  /**
+   * Separate only this span of the input (seconds): the model also sees up to half a segment of
+   * context on each side, which is trimmed off exactly, so every stem is exactly
+   * round(endSec·rate) − round(startSec·rate) frames long.
+   */
+  excerpt?: { startSec: number; endSec: number } | null;
 }
 
 export const DEFAULT_SEPARATE_OPTIONS: SeparateOptions = {
@@ -44,6 +50,11 @@ export interface Progress {
   /** Seconds left, estimated from the steady-state segment time; null until known. */
   etaSec: number | null;
   stage: 'loading' | 'separating' | 'finishing';
+  /**
+   * Frames per stem written to the stems' `*.partial` data and final: no later segment changes
+   * them (progressive playback serves exactly this prefix while the job runs).
+   */
+  readyFrames: number;
 }
 
 export interface StemFile {

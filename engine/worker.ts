@@ -22,13 +22,17 @@ async function runNext(): Promise<void> {
   const abort = new AbortController();
   current = { jobId: job.jobId, abort };
   let lastPost = 0;
+  let lastReady = 0;
   try {
     const result = await separator.separate(job.input, job.outDir, job.options, {
       signal: abort.signal,
       onProgress: (progress) => {
         const now = Date.now();
-        if (now - lastPost > 100 || progress.fraction >= 1 || progress.segmentsDone <= 1) {
+        // At most ~4 a second, but never hold back the first playable audio (ready > 0) or the end.
+        const firstReady = lastReady === 0 && progress.readyFrames > 0;
+        if (now - lastPost > 250 || progress.fraction >= 1 || progress.segmentsDone <= 1 || firstReady) {
           lastPost = now;
+          lastReady = progress.readyFrames;
           post({ type: 'progress', jobId: job.jobId, progress });
         }
       },

@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { JobStatus, type BitDepth } from '../preload/contract.ts';
 import { createCore, type Core } from './core.ts';
 import { isCoreError } from './core-error.ts';
-import { checkOutputRoot, SKIPPED_PREFIX } from './jobs.ts';
+import { checkOutputRoot, parseSpan, spanProblem, SKIPPED_PREFIX } from './jobs.ts';
 import { resolveDataDir } from './paths.ts';
 import { waitForJobs, type WaitIO } from './cli/wait.ts';
 import { fmtSeconds, truncate } from './cli/format.ts';
@@ -37,6 +37,13 @@ function parseBits(v: string): BitDepth {
   const b = map[v];
   if (!b) throw new InvalidArgumentError('use 16, 24 or 32f');
   return b;
+}
+function parseExcerpt(v: string): { startSec: number; endSec: number } {
+  const span = parseSpan(v);
+  if (!span) throw new InvalidArgumentError('write START-END in seconds or m:ss, e.g. 60-90 or 1:00-1:30');
+  const problem = spanProblem(span, null);
+  if (problem) throw new InvalidArgumentError(problem.replace(/^Excerpt [^:]*: /, ''));
+  return span;
 }
 function parseIntArg(min: number, max: number) {
   return (v: string): number => {
@@ -135,6 +142,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(new Option('--device <device>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']))
     .addOption(new Option('--clip-mode <mode>', 'rescale (default) scales a stem down if it would clip; clamp clips it').choices(['rescale', 'clamp']))
     .option('--model <id>', 'model id (see `demix doctor`)')
+    .option('--excerpt <span>', 'separate only START-END of each file (seconds or m:ss, e.g. 60-90), into "<track> [START-END]"', parseExcerpt)
     .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (paths: string[], o) => {
@@ -172,6 +180,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
           device: o.device,
           modelId: o.model,
           clipMode: o.clipMode,
+          excerpt: o.excerpt,
         });
         let skipped = 0;
         let badInputs = 0;

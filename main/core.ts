@@ -71,6 +71,8 @@ export interface Core {
   jobs: {
     addPaths(paths: string[], options?: AddOptions): Promise<ResponseOf<'jobs:add-files'>>;
     addFolder(path: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-folder'>>;
+    /** A quick excerpt of a job's song that jumps the queue (jobs:preview). */
+    preview(id: string, startSec?: number, endSec?: number): Promise<Job>;
     /** Enqueues what was uploaded under `uploadId` (main/uploads.ts): a file, or a folder as one batch. */
     addUpload(uploadId: string, options?: AddOptions): Promise<ResponseOf<'jobs:add-upload'>>;
     list(req: ParsedRequestOf<'jobs:list'>): ResponseOf<'jobs:list'>;
@@ -116,7 +118,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   let queue: JobQueue;
   const settingsStore = new SettingsStore(db, () => queue.pump());
   const service = new JobsService(store, () => queue, () => settingsStore.get());
-  const media = createMediaService({ db, store });
+  // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
+  const media = createMediaService({ db, store, liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -283,6 +286,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     jobs: {
       addPaths: (paths, options) => service.addPaths(paths, options),
       addFolder: (p, options) => service.addFolder(p, options),
+      preview: (id, startSec, endSec) => service.preview(id, startSec, endSec),
       addUpload,
       list: (req) => {
         const { jobs, total } = store.list(req);
@@ -354,6 +358,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   return core;
 }
 
-function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider'> {
-  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider };
+function pick(j: Job): Pick<Job, 'progress' | 'segmentsDone' | 'segmentsTotal' | 'etaSec' | 'provider' | 'readySamples'> {
+  return { progress: j.progress, segmentsDone: j.segmentsDone, segmentsTotal: j.segmentsTotal, etaSec: j.etaSec, provider: j.provider, readySamples: j.readySamples ?? null };
 }

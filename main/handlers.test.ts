@@ -122,6 +122,8 @@ describe('createHandlers', () => {
       'jobs:remove': { id: b.id },
       'jobs:reorder': { id: a.id, beforeId: null },
       'jobs:peaks': { id: a.id, stem: 'vocals', buckets: 16 },
+      'jobs:stream-info': { id: a.id },
+      'jobs:preview': { id: a.id },
       'queue:pause': {},
       'queue:resume': {},
       'queue:state': {},

@@ -20,12 +20,13 @@ import {
   type WireResult,
 } from '../preload/contract.ts';
 import type { Core } from './core.ts';
+import { streamInfo } from './stream-info.ts';
 
 /** The part of the Core (main/core.ts) the shell uses; tests pass a fake with this shape. */
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath'
+    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'preview'
   >;
 };
 
@@ -77,6 +78,8 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     },
     'jobs:reorder': async (req) => ({ jobs: core.jobs.reorder(req.id, req.beforeId) }),
     'jobs:peaks': (req) => core.jobs.peaks(req.id, req.stem, req.buckets),
+    'jobs:stream-info': (req) => streamInfo(core.jobs.get(req.id)),
+    'jobs:preview': async (req) => ({ job: await core.jobs.preview(req.id, req.startSec, req.endSec) }),
     'queue:pause': async () => core.queue.pause(),
     'queue:resume': async () => core.queue.resume(),
     'queue:state': async () => core.queue.state(),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { JobOptions, type Batch, type Job, type Settings } from '../preload/contract.ts';
+import { probeAudio } from '../engine/decode.ts';
 import { toErrorInfo } from '../engine/errors.ts';
 import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
@@ -21,9 +22,55 @@ import { removePartials, type PrepareResult } from './queue/pool.ts';
 export type AddOptions = Partial<JobOptions> & {
   /** Output root for these jobs (stems go to `<outputDir>/<model>/…`); default: settings.outputDir. */
   outputDir?: string;
+  /** Quick excerpt: separate only this span (seconds) of each file, into `<track> [start-end]`. */
+  excerpt?: { startSec: number; endSec: number };
+  /** Queue priority (higher runs first); a preview jumps the queue. */
+  priority?: number;
   /** The inputs were uploaded through the bridge: their originals are deleted with their jobs. */
   uploaded?: boolean;
 };
+
+/** The cache/skip key of a job: its output-changing options, and its excerpt span if any. */
+export function jobKey(job: { options: JobOptions; excerpt?: { startSec: number; endSec: number } | null }): string {
+  return excerptKey(optionsKey(job.options), job.excerpt ?? null);
+}
+function excerptKey(key: string, e: { startSec: number; endSec: number } | null): string {
+  return e ? `${key}|excerpt:${e.startSec}-${e.endSec}` : key;
+}
+
+/** `60-90`, `1:00-1:30.5`: how an excerpt span is written (folder names, messages). */
+export function spanLabel(e: { startSec: number; endSec: number }): string {
+  const f = (s: number) => {
+    const m = Math.floor(s / 60);
+    const r = Math.round((s - 60 * m) * 1000) / 1000;
+    return m ? `${m}:${r < 10 ? '0' : ''}${r}` : String(r);
+  };
+  return `${f(e.startSec)}-${f(e.endSec)}`;
+}
+
+/** Parses `60-90`, `1:00-1:30`, `75.5-1:40` (seconds or m:ss, both ends); null if malformed. */
+export function parseSpan(text: string): { startSec: number; endSec: number } | null {
+  const m = /^\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*-\s*(\d+(?::\d{1,2})?(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) return null;
+  const sec = (t: string) => {
+    const [a, b] = t.split(':');
+    if (b === undefined) return Number(a);
+    const s = Number(b);
+    return s >= 60 ? NaN : Number(a) * 60 + s;
+  };
+  const startSec = sec(m[1]);
+  const endSec = sec(m[2]);
+  return Number.isFinite(startSec) && Number.isFinite(endSec) ? { startSec, endSec } : null;
+}
+
+/** One line for a span that cannot be separated (end before start, zero length), or null. */
+export function spanProblem(e: { startSec: number; endSec: number }, durationSec: number | null): string | null {
+  const label = spanLabel(e);
+  if (e.endSec < e.startSec) return `Excerpt ${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`;
+  if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
+  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${spanLabel({ startSec: 0, endSec: Math.floor(durationSec * 100) / 100 }).slice(2)} long; choose a span that ends by then.`;
+  return null;
+}
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
@@ -191,7 +238,26 @@ export class JobsService {
     const jobs: Job[] = [];
     const batches: Batch[] = [];
     const now = Date.now();
-    const key = optionsKey(options);
+    const excerpt = opts?.excerpt ?? null;
+    if (excerpt) {
+      // An excerpt is of one song: folders are refused, every file's span is checked up front.
+      for (const f of folders) rejected.push({ path: f.root, reason: 'An excerpt is taken from a song file, not a folder: give the file itself.' });
+      folders.length = 0;
+      const ok: Candidate[] = [];
+      for (const c of loose) {
+        let dur: number | null;
+        try {
+          dur = (await probeAudio(c.file.path)).durationSec;
+        } catch {
+          dur = null; // the engine reports unreadable input precisely
+        }
+        const problem = spanProblem(excerpt, dur);
+        if (problem) rejected.push({ path: c.file.path, reason: problem });
+        else ok.push(c);
+      }
+      loose.splice(0, loose.length, ...ok);
+    }
+    const key = excerptKey(optionsKey(options), excerpt);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
     // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
@@ -212,7 +278,8 @@ export class JobsService {
       // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
       // gets its own folder, never one another job (of this call or an earlier one) writes into.
       const hash = hashes.get(f.path) ?? null;
-      const outDir = this.uniqueOutputDir(jobOutputDir(outputRoot, options.modelId, f.path, relative), f.path, usedDirs, hash);
+      const base = jobOutputDir(outputRoot, options.modelId, f.path, relative);
+      const outDir = this.uniqueOutputDir(excerpt ? `${base} [${spanLabel(excerpt)}]` : base, f.path, usedDirs, hash);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
@@ -237,6 +304,8 @@ export class JobsService {
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
+        priority: opts?.priority ?? 0,
+        excerpt,
         ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
@@ -272,6 +341,36 @@ export class JobsService {
       const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
       if (free(d)) return d;
     }
+  }
+
+  /**
+   * "Preview 30 s": an excerpt of a job's song as a job of its own, ahead of everything queued.
+   * Default span: 30 s starting a third into the song (the whole song when it is shorter).
+   */
+  async preview(id: string, startSec?: number, endSec?: number): Promise<Job> {
+    const src = this.store.get(id);
+    if (src.excerpt) throw new CoreError('CONFLICT', `${src.name} is already an excerpt; preview the whole song's job instead.`);
+    let span: { startSec: number; endSec: number };
+    if (startSec !== undefined && endSec !== undefined) span = { startSec, endSec };
+    else {
+      let dur: number | null = src.durationSec;
+      if (dur == null) {
+        try {
+          dur = (await probeAudio(src.inputPath)).durationSec;
+        } catch (e) {
+          throw new CoreError('BAD_REQUEST', `${src.name}: ${(e as Error).message}`);
+        }
+      }
+      if (!dur) throw new CoreError('BAD_REQUEST', `${src.name}: its length is unknown, so no preview span can be chosen; separate the whole song.`);
+      const start = startSec ?? Math.min(Math.floor(dur / 3), Math.max(0, Math.floor(dur - 30)));
+      span = { startSec: start, endSec: endSec ?? Math.min(start + 30, Math.floor(dur * 1000) / 1000) };
+    }
+    const row = this.store.row(id);
+    const top = Math.max(0, ...this.store.queuedOrder().map((j) => j.priority));
+    const res = await this.addPaths([src.inputPath], { ...src.options, outputDir: row?.outputRoot ?? undefined, excerpt: span, priority: top + 1 });
+    if (res.jobs[0]) return res.jobs[0];
+    const why = res.rejected[0]?.reason ?? 'it could not be queued';
+    throw new CoreError(why.startsWith(SKIPPED_PREFIX) ? 'CONFLICT' : 'BAD_REQUEST', `Preview of ${src.name}: ${why}`);
   }
 
   async addFolder(folder: string, opts?: AddOptions) {
@@ -322,7 +421,7 @@ export class JobsService {
       return { run: false };
     }
     if (hash) {
-      const hit = this.store.findCacheHit(hash, optionsKey(job.options), job.id);
+      const hit = this.store.findCacheHit(hash, jobKey(job), job.id);
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);

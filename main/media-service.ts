@@ -6,8 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import type { ParsedRequestOf, Peaks, ResponseOf } from '../preload/contract.ts';
+import type { Job, ParsedRequestOf, Peaks, ResponseOf } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
+import { partialPeaks } from './media-pcm.ts';
 import { writeMixdown, mixdownFileName } from './mixdown.ts';
 import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import type { Db } from './store/db.ts';
@@ -21,7 +22,7 @@ export interface MediaService {
   mediaPath(jobId: string, stem: string): string | null;
 }
 
-export function createMediaService(deps: { db: Db; store: JobStore }): MediaService {
+export function createMediaService(deps: { db: Db; store: JobStore; liveJob?: (id: string) => Job }): MediaService {
   const { db, store } = deps;
 
   // One decode per (job, stem) at a time: concurrent requests share it.
@@ -36,6 +37,11 @@ export function createMediaService(deps: { db: Db; store: JobStore }): MediaServ
     }
     const stemRow = stem === 'mix' ? null : store.stemRows(id).find((s) => s.name === stem);
     if (stem !== 'mix') {
+      if (!stemRow && row.status === 'running') {
+        // Progressive: the peaks of what is separated so far (the ready prefix).
+        const p = await partialPeaks(deps.liveJob ? deps.liveJob(id) : store.get(id), stem, buckets);
+        return p ?? { durationSec: 0, peaks: [] };
+      }
       if (!stemRow) throw new CoreError('NOT_FOUND', `Job ${row.name} has no stem named ${stem}.`);
       const cached = stemRow.peaks ? decodePeaks(stemRow.peaks) : null;
       if (cached) return toContractPeaks(cached, buckets);

@@ -143,3 +143,4 @@ export function splitMediaPath(urlPath: string): { jobId: string; stem: string }
     return null;
   }
 }
+

@@ -111,6 +111,13 @@ export const Job = z.object({
   finishedAt: z.number().int().nullable(),
   /** Host of the worker that runs or ran the job (distributed queue: `demix worker` on another machine). */
   workerHost: z.string().nullable().optional(),
+  /**
+   * Progressive output: frames per stem already final while the job runs (the media service serves
+   * exactly this prefix of each stem); null/absent when not running or nothing is final yet.
+   */
+  readySamples: z.number().int().nonnegative().nullable().optional(),
+  /** A quick excerpt: only this span of the input (seconds) was separated. */
+  excerpt: z.object({ startSec: z.number().nonnegative(), endSec: z.number().positive() }).nullable().optional(),
 });
 export type Job = z.infer<typeof Job>;
 
@@ -280,6 +287,28 @@ export const channels = {
   'jobs:peaks': {
     request: z.object({ id: Id, stem: z.string().min(1).max(64), buckets: z.number().int().min(16).max(20_000).default(2000) }),
     response: Peaks,
+  },
+  /**
+   * "Preview 30 s": a quick excerpt of a job's song (default: 30 s starting a third into it) as a
+   * job of its own that jumps the queue, with its own folder `<track> [start-end]`.
+   */
+  'jobs:preview': {
+    request: z.object({ id: Id, startSec: z.number().nonnegative().optional(), endSec: z.number().positive().optional() }),
+    response: z.object({ job: Job }),
+  },
+  /**
+   * What the stem player needs to stream a job, also while it is still separating: the stems it
+   * has (or will have), the rate of the raw PCM the media URLs give with `?pcm=f32`, the song's
+   * length (null when unknown) and the frames ready so far (null = all of it).
+   */
+  'jobs:stream-info': {
+    request: z.object({ id: Id }),
+    response: z.object({
+      stems: z.array(z.string()),
+      sampleRate: z.number().int().positive(),
+      durationSec: z.number().nonnegative().nullable(),
+      readySamples: z.number().int().nonnegative().nullable(),
+    }),
   },
   'queue:pause': { request: z.object({}), response: QueueState },
   'queue:resume': { request: z.object({}), response: QueueState },

@@ -117,6 +117,14 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
         calls.push(['addFolder', p, options]);
         return { batch: null, jobs: [], rejected: [{ path: p, reason: 'No audio files in this folder.' }] };
       },
+      async preview(id: string, startSec?: number, endSec?: number) {
+        calls.push(['preview', id, startSec, endSec]);
+        const src = need(id);
+        const s = startSec ?? 0;
+        const e = endSec ?? s + 30;
+        const job = makeJob({ inputPath: src.inputPath, options: src.options, priority: src.priority + 1 });
+        return update({ ...job, name: `${src.name} [${s}-${e}]`, excerpt: { startSec: s, endSec: e } });
+      },
       async addUpload(uploadId: string, options?: Partial<JobOptions>) {
         calls.push(['addUpload', uploadId, options]);
         return { jobs: [], batches: [], rejected: [] };

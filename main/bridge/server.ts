@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
-import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
+import { splitMediaPath } from '../media.ts';
+import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { resolveStatic } from './static-files.ts';
 import { handleUpload } from './upload-route.ts';
 
@@ -180,12 +181,11 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     sendJson(res, 200, result);
   }
 
-  async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
+  async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string, search: URLSearchParams) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
     const parts = splitMediaPath(rest);
-    const file = parts ? await resolveMedia(core, parts.jobId, parts.stem) : null;
-    if (!file) return sendText(res, 404, 'Not found.');
-    const out = await serveRange(file, req.headers.range, { body: req.method === 'GET' });
+    const out = parts ? await serveMedia(core, parts.jobId, parts.stem, { range: req.headers.range, pcm: wantsPcm(search), body: req.method === 'GET' }) : null;
+    if (!out) return sendText(res, 404, 'Not found.');
     res.writeHead(out.status, { ...SECURITY_HEADERS, ...out.headers });
     if (!out.body) return res.end();
     out.body.on('error', () => res.destroy());
@@ -245,7 +245,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         return handleInvoke(req, res, channel);
       }
       if (isApi) return sendJson(res, 404, envelope('BAD_REQUEST', `No such endpoint: ${url.pathname.slice(0, 80)}`));
-      if (isMedia) return handleMedia(req, res, url.pathname.slice('/media'.length));
+      if (isMedia) return handleMedia(req, res, url.pathname.slice('/media'.length), url.searchParams);
       return handleStatic(req, res, url, hostHeader!);
     })().catch((e: unknown) => {
       log(`demix bridge: ${req.method} ${req.url?.split('?')[0]} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -112,6 +112,8 @@ describe('registerIpc', () => {
       'jobs:remove': { id: 'missing' },
       'jobs:reorder': { id, beforeId: null },
       'jobs:peaks': { id, stem: 'drums' },
+      'jobs:stream-info': { id },
+      'jobs:preview': { id },
       'queue:pause': {},
       'queue:resume': {},
       'queue:state': {},

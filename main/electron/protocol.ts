@@ -10,7 +10,8 @@ import { Readable } from 'node:stream';
 import type { Session } from 'electron';
 import { resolveStatic } from '../bridge/static-files.ts';
 import type { ShellCore } from '../handlers.ts';
-import { resolveMedia, serveRange, splitMediaPath } from '../media.ts';
+import { splitMediaPath } from '../media.ts';
+import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { APP_CSP, APP_ORIGIN, APP_SCHEME, MEDIA_SCHEME } from './security.ts';
 
 const text = (status: number, body: string) => new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
@@ -30,10 +31,13 @@ export async function mediaResponse(core: Pick<ShellCore, 'jobs'>, request: Requ
   const url = new URL(request.url);
   if (url.host !== 'job' || (request.method !== 'GET' && request.method !== 'HEAD')) return text(404, 'Not found.');
   const parts = splitMediaPath(url.pathname);
-  const file = parts ? await resolveMedia(core, parts.jobId, parts.stem) : null;
-  if (!file) return text(404, 'Not found.');
-  const out = await serveRange(file, request.headers.get('range'), { body: request.method === 'GET' });
-  const headers = { ...out.headers, 'Access-Control-Allow-Origin': APP_ORIGIN, 'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges' };
+  const out = parts ? await serveMedia(core, parts.jobId, parts.stem, { range: request.headers.get('range'), pcm: wantsPcm(url.searchParams), body: request.method === 'GET' }) : null;
+  if (!out) return text(404, 'Not found.');
+  const headers = {
+    ...out.headers,
+    'Access-Control-Allow-Origin': APP_ORIGIN,
+    'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges, X-Demix-Pcm, X-Demix-Complete',
+  };
   const body = out.body ? (Readable.toWeb(out.body) as unknown as ReadableStream<Uint8Array>) : null;
   return new Response(body, { status: out.status, headers });
 }

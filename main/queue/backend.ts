@@ -11,6 +11,8 @@ export interface ProgressUpdate {
   segmentsDone: number;
   segmentsTotal: number;
   etaSec: number | null;
+  /** Frames per stem already final (progressive output). */
+  readySamples?: number | null;
 }
 
 export interface CompleteResult {

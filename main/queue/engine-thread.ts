@@ -26,7 +26,7 @@ export class EngineThread {
   ) {}
 
   /** Starts (or reuses) the thread with this model and device; resolves with the provider it uses. */
-  init(modelId: string, device: DeviceChoice): Promise<string> {
+  init(modelId: string, device: DeviceChoice, threads?: number): Promise<string> {
     const key = `${modelId}|${device}`;
     if (this.worker && this.key === key && this.ready) return this.ready;
     if (this.worker) void this.dispose(true);
@@ -63,7 +63,7 @@ export class EngineThread {
       worker.on('exit', (code) => died(`worker exited with code ${code}`));
     });
     this.ready.catch(() => {});
-    this.post({ type: 'init', modelId, device, modelsDir: this.modelsDir });
+    this.post({ type: 'init', modelId, device, modelsDir: this.modelsDir, threads });
     return this.ready;
   }
 

@@ -361,20 +361,24 @@ export class WorkerPool {
           clipMode: job.options.clipMode,
           twoStems: job.options.twoStems,
           shifts: job.options.shifts,
+          excerpt: job.excerpt ?? null,
           runTag: randomBytes(4).toString('hex'),
         },
       });
     });
   }
 
-  private onProgress(entry: InFlight, p: { fraction: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }): void {
+  private onProgress(entry: InFlight, p: { fraction: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null; readyFrames?: number }): void {
     if (entry.canceled) return;
     const update = {
       progress: Math.min(1, Math.max(0, p.fraction)),
       segmentsDone: p.segmentsDone,
       segmentsTotal: p.segmentsTotal,
       etaSec: p.etaSec === null ? null : Math.max(0, p.etaSec),
+      readySamples: p.readyFrames ? p.readyFrames : null,
     };
+    // The first playable audio is persisted at once (another process may serve it).
+    if (update.readySamples && !entry.job.readySamples) entry.lastPersist = 0;
     entry.job = { ...entry.job, ...update };
     const now = Date.now();
     if (now - entry.lastPersist >= (this.o.persistEveryMs ?? 1000)) {

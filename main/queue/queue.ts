@@ -26,6 +26,10 @@ export interface EnqueueJob {
   outputDir: string;
   batchId: string | null;
   relativePath: string | null;
+  /** Higher runs first (default 0). */
+  priority?: number;
+  /** Only this span (seconds) of the input. */
+  excerpt?: { startSec: number; endSec: number } | null;
   /** Uploaded through the bridge: the original is deleted with the job (its content hash is known). */
   uploaded?: boolean;
   inputHash?: string | null;
@@ -97,6 +101,9 @@ export function toRows(batch: EnqueueBatch | null, jobs: EnqueueJob[], extra: (j
     outputDir: j.outputDir,
     batchId: j.batchId,
     relativePath: j.relativePath,
+    priority: j.priority ?? 0,
+    excerptStart: j.excerpt?.startSec ?? null,
+    excerptEnd: j.excerpt?.endSec ?? null,
     ...(j.uploaded ? { uploaded: true, inputHash: j.inputHash ?? null } : {}),
     ...extra(j),
   }));

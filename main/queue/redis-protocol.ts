@@ -11,6 +11,8 @@ export interface RemoteJobData {
   inputPath: string;
   outputDir: string;
   options: JobOptions;
+  /** Only this span (seconds) of the input. */
+  excerpt?: { startSec: number; endSec: number } | null;
   submittedFrom: string;
 }
 

@@ -158,7 +158,7 @@ export class RedisQueue implements JobQueue {
   }
 
   private dataFor(j: Job): RemoteJobData {
-    return { id: j.id, name: j.name, inputPath: j.inputPath, outputDir: j.outputDir!, options: j.options, submittedFrom: os.hostname() };
+    return { id: j.id, name: j.name, inputPath: j.inputPath, outputDir: j.outputDir!, options: j.options, excerpt: j.excerpt ?? null, submittedFrom: os.hostname() };
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
   const conn: Redis = redisConnection(parsed, { onDown: (m) => o.log(m), onUp: (m) => o.log(m) });
   const sub: Redis = redisConnection(parsed);
   await conn.ping();
+  // Jobs at once share the cores: each engine gets its share of ONNX Runtime threads.
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const threadsPerJob = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency)));
   const threads = Array.from({ length: Math.max(1, o.concurrency) }, () => new EngineThread(o.workerScript, o.modelsDir));
   const running = new Map<string, EngineThread>();
   const canceled = new Set<string>();
@@ -117,7 +120,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
     try {
       let provider: string;
       try {
-        provider = await thread!.init(d.options.modelId, o.device ?? d.options.device);
+        provider = await thread!.init(d.options.modelId, o.device ?? d.options.device, threadsPerJob);
       } catch (e) {
         const err = e as EngineError;
         return failJob(err.code ?? 'INTERNAL', `${err.message ?? String(e)} (on ${host})`);
@@ -130,7 +133,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
       let last = 0;
       if (canceled.has(remoteId)) failJob('CANCELED', 'Canceled.');
       const result = await thread!
-        .run(remoteId, input, outDir, { format: d.options.format, bits: d.options.bits, clipMode: d.options.clipMode, twoStems: d.options.twoStems, shifts: d.options.shifts }, (p) => {
+        .run(remoteId, input, outDir, { format: d.options.format, bits: d.options.bits, clipMode: d.options.clipMode, twoStems: d.options.twoStems, shifts: d.options.shifts, excerpt: d.excerpt ?? null }, (p) => {
           const now = Date.now();
           if (now - last < 500 && p.fraction < 1) return;
           last = now;

@@ -50,6 +50,8 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     workerHost: r.workerHost ?? null,
+    readySamples: r.status === 'running' ? (r.readySamples ?? null) : null,
+    excerpt: r.excerptStart != null && r.excerptEnd != null ? { startSec: r.excerptStart, endSec: r.excerptEnd } : null,
   };
 }
 
@@ -74,6 +76,7 @@ export type JobPatch = Partial<
     | 'inputHash'
     | 'priority'
     | 'attempts'
+    | 'readySamples'
     | 'ownerId'
     | 'heartbeatAt'
     | 'fallbackReason'
@@ -90,6 +93,7 @@ export const FRESH_RUN = {
   errorMessage: null,
   startedAt: null,
   finishedAt: null,
+  readySamples: null,
 } satisfies JobPatch;
 
 const STATUSES = new Set<string>(['queued', 'running', 'done', 'failed', 'canceled']);
@@ -100,7 +104,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
   batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason,
-  worker_host as workerHost, remote_id as remoteId, input_peaks as inputPeaks`;
+  worker_host as workerHost, remote_id as remoteId, ready_samples as readySamples, excerpt_start as excerptStart,
+  excerpt_end as excerptEnd, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -220,9 +225,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, remote_id)
+        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, excerpt_start, excerpt_end, remote_id)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @remoteId)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @excerptStart, @excerptEnd, @remoteId)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -233,6 +238,8 @@ export class JobStore {
           priority: 0,
           batchId: null,
           relativePath: null,
+          excerptStart: null,
+          excerptEnd: null,
           inputHash: null,
           remoteId: null,
           ...r,
@@ -288,10 +295,10 @@ export class JobStore {
   }
 
   /** Persists progress of a running job; false when the job is no longer running (e.g. canceled elsewhere). */
-  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null }, ownerId: string | null = null): boolean {
+  saveProgress(id: string, p: { progress: number; segmentsDone: number; segmentsTotal: number; etaSec: number | null; readySamples?: number | null }, ownerId: string | null = null): boolean {
     const res = this.stmt(
-      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ? where id = ? and status = 'running' and (? is null or owner_id = ?)`,
-    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, id, ownerId, ownerId);
+      `update jobs set progress = ?, segments_done = ?, segments_total = ?, eta_sec = ?, ready_samples = ? where id = ? and status = 'running' and (? is null or owner_id = ?)`,
+    ).run(p.progress, p.segmentsDone, p.segmentsTotal, p.etaSec, p.readySamples ?? null, id, ownerId, ownerId);
     return res.changes === 1;
   }
 

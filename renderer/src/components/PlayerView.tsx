@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Job } from '../../../preload/contract.ts';
+import type { Job, ResponseOf } from '../../../preload/contract.ts';
 import { useApi, useDemix } from '../context.tsx';
 import { effectiveGains } from '../state/mixer.ts';
 import { errorMessage } from '../state/store.ts';
-import { StemPlayer } from '../player/stem-player.ts';
+import { HttpPcmSource, MixPlayer } from '../player/mix-player.ts';
 import { baseName, formatClock, stemLabel } from '../format.ts';
 import { Icon } from './Icon.tsx';
 import { Waveform } from './Waveform.tsx';
@@ -16,11 +16,11 @@ const KNOWN_COLORS = new Set(['drums', 'bass', 'other', 'vocals', 'guitar', 'pia
 export function PlayerView({ jobId }: { jobId: string }) {
   const job = useDemix((s) => s.jobs[jobId]);
   const navigate = useDemix((s) => s.navigate);
-  if (!job || job.status !== 'done') {
+  if (!job || (job.status !== 'done' && job.status !== 'running')) {
     return (
       <section className="player">
         <div className="player-missing">
-          <p>{job ? 'This song has not finished separating yet.' : 'This song is no longer in the queue.'}</p>
+          <p>{job ? (job.status === 'queued' ? 'This song has not started separating yet.' : 'This song has no stems to play.') : 'This song is no longer in the queue.'}</p>
           <button type="button" className="btn" onClick={() => navigate({ name: 'queue' })}>
             Back to the queue
           </button>
@@ -28,10 +28,40 @@ export function PlayerView({ jobId }: { jobId: string }) {
       </section>
     );
   }
-  return <Player job={job} />;
+  return <StreamGate job={job} />;
 }
 
-function Player({ job }: { job: Job }) {
+/** Loads what the player needs to stream (stem names, length), also for a job still running. */
+function StreamGate({ job }: { job: Job }) {
+  const api = useApi();
+  const [info, setInfo] = useState<ResponseOf<'jobs:stream-info'> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const done = job.status === 'done';
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .invoke('jobs:stream-info', { id: job.id })
+      .then((i) => !cancelled && setInfo(i))
+      .catch((e) => !cancelled && setError(errorMessage(e)));
+    return () => {
+      cancelled = true;
+    };
+    // Asked again when the job finishes (exact length, stems on disk).
+  }, [api, job.id, done]);
+  if (error) {
+    return (
+      <section className="player">
+        <p className="banner banner-error" role="alert">
+          Cannot open the player: {error}
+        </p>
+      </section>
+    );
+  }
+  if (!info || info.stems.length === 0) return <section className="player" aria-busy="true" />;
+  return <Player job={job} info={info} />;
+}
+
+function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> }) {
   const api = useApi();
   const navigate = useDemix((s) => s.navigate);
   const toast = useDemix((s) => s.toast);
@@ -42,54 +72,110 @@ function Player({ job }: { job: Job }) {
   const setVolume = useDemix((s) => s.setVolume);
   const color = usePalette();
 
-  const stems = useMemo(() => job.stems.map((s) => s.name), [job.stems]);
+  const stemKey = info.stems.join('\n');
+  const stems = useMemo(() => stemKey.split('\n'), [stemKey]);
   const tracks = useMemo(() => [...stems, 'mix'], [stems]);
-  const duration = job.durationSec ?? job.stems[0]?.durationSec ?? 0;
+  const duration = job.durationSec ?? job.stems[0]?.durationSec ?? info.durationSec ?? 0;
+  const sr = info.sampleRate;
+  const running = job.status === 'running';
+  const readySamples = running ? (job.readySamples ?? 0) : null;
+  const readySec = readySamples === null ? duration : Math.min(duration, readySamples / sr);
 
-  const [player, setPlayer] = useState<StemPlayer | null>(null);
+  const [player, setPlayer] = useState<MixPlayer | null>(null);
   const [peaks, setPeaks] = useState<Record<string, number[]> | null>(null);
   const [peaksError, setPeaksError] = useState<string | null>(null);
   const [playing, setPlaying] = useState(false);
+  const [buffering, setBuffering] = useState(false);
   const [time, setTime] = useState(0);
   const [zoom, setZoom] = useState(0);
   const [scroll, setScroll] = useState(0);
   const [exportOpen, setExportOpen] = useState(false);
   // Taller waveforms on tall windows, shorter ones at 800×600 so all five tracks fit.
   const [waveH] = useState(() => (window.innerHeight < 720 ? 50 : window.innerHeight >= 950 ? 92 : 64));
-  const audioHost = useRef<HTMLDivElement>(null);
+  const playerRef = useRef<MixPlayer | null>(null);
 
   useEffect(() => openMixer(job.id, stems), [job.id, stems, openMixer]);
 
+  const durationRef = useRef(duration);
+  durationRef.current = duration;
+  const readyRef = useRef(readySamples);
+  readyRef.current = readySamples;
+  // One Web Audio player per song; it lives across running → done (same stems, same clock).
+  const durationKnown = duration > 0;
   useEffect(() => {
-    const p = new StemPlayer(
-      tracks.map((stem) => ({ stem, url: api.mediaUrl(job.id, stem) })),
-      duration,
-      {
-        onPlayState: setPlaying,
-        onError: (stem, message) => toast({ kind: 'error', title: `Cannot play ${stemLabel(stem).toLowerCase()}`, lines: [message] }),
+    if (!durationKnown) return;
+    let p: MixPlayer;
+    try {
+      p = new MixPlayer({
+      tracks,
+      sampleRate: sr,
+      totalFrames: Math.round(durationRef.current * sr),
+      readyFrames: readyRef.current ?? Infinity,
+      source: new HttpPcmSource((t) => api.mediaUrl(job.id, t)),
+      onState: (st) => {
+        setPlaying(st !== 'paused');
+        setBuffering(st === 'buffering');
       },
-      audioHost.current,
-    );
+      onEnded: () => setTime(0),
+      onError: (stem, message) => toast({ kind: 'error', title: `Cannot play ${stemLabel(stem).toLowerCase()}`, lines: [message] }),
+    });
+    } catch (e) {
+      setPeaksError(`this window cannot play audio (${errorMessage(e)})`);
+      return;
+    }
+    playerRef.current = p;
     setPlayer(p);
-    return () => p.destroy();
-  }, [api, job.id, tracks, duration, toast]);
+    return () => {
+      playerRef.current = null;
+      p.destroy();
+    };
+  }, [api, job.id, tracks, sr, durationKnown, toast]);
 
+  // The ready edge moves while the job runs; at the end the exact length is known.
   useEffect(() => {
+    if (!player) return;
+    player.setReady(readySamples ?? Infinity);
+  }, [player, readySamples]);
+  useEffect(() => {
+    if (player && duration > 0) player.setLength(Math.round(duration * sr));
+  }, [player, duration, sr]);
+
+  // Peaks: once for a finished job; while running, again as more is separated (the finished
+  // part is drawn, the rest stays flat and is marked pending).
+  const peaksReadyBucket = running ? Math.floor(readySec / 5) : -1;
+  useEffect(() => {
+    if (!durationKnown) return;
     let cancelled = false;
     const buckets = Math.max(1000, Math.min(20_000, Math.round(duration * 100)));
-    Promise.all(tracks.map((stem) => api.invoke('jobs:peaks', { id: job.id, stem, buckets }).then((p) => [stem, p.peaks] as const)))
+    Promise.all(
+      tracks.map((stem) =>
+        api.invoke('jobs:peaks', { id: job.id, stem, buckets: running && stem !== 'mix' ? Math.max(16, Math.round((buckets * readySec) / duration)) : buckets }).then((p) => {
+          if (!running || stem === 'mix') return [stem, p.peaks] as const;
+          // The prefix's peaks, placed on the whole song's timeline.
+          const full = new Array<number>(buckets).fill(0);
+          const n = Math.min(buckets, Math.round((buckets * p.durationSec) / duration));
+          for (let i = 0; i < n; i++) full[i] = p.peaks[Math.min(p.peaks.length - 1, Math.floor((i * p.peaks.length) / Math.max(1, n)))] ?? 0;
+          return [stem, full] as const;
+        }),
+      ),
+    )
       .then((all) => !cancelled && setPeaks(Object.fromEntries(all)))
       .catch((e) => !cancelled && setPeaksError(errorMessage(e)));
     return () => {
       cancelled = true;
     };
-  }, [api, job.id, tracks, duration]);
+    // Refreshed per 5 s of progress (peaksReadyBucket), not on every progress event.
+  }, [api, job.id, tracks, duration, durationKnown, running, peaksReadyBucket]);
 
+  // Gains the graph really has (shown as data-gain on each track, for tests and inspection).
+  const [applied, setApplied] = useState<Record<string, number>>({});
   useEffect(() => {
-    player?.setGains(effectiveGains(mixer));
+    if (!player) return;
+    player.setGains(effectiveGains(mixer));
+    setApplied(player.gainTargets);
   }, [player, mixer]);
 
-  // The time readout follows the master clock while playing.
+  // The time readout (and every waveform's cursor) follows the player's one clock.
   useEffect(() => {
     if (!player || !playing) return;
     let raf = 0;
@@ -154,7 +240,7 @@ function Player({ job }: { job: Job }) {
             {job.name}
           </h1>
           <p className="muted player-sub">
-            {formatClock(duration)} · {job.stems.length} stems · {job.options.format.toUpperCase()}
+            {formatClock(duration)} · {stems.length} stems · {job.options.format.toUpperCase()}
             {job.options.format !== 'mp3' ? ` ${job.options.bits}-bit` : ''} · {job.options.modelId}
             <span className="player-path" title={outFolder}>
               {' '}
@@ -184,13 +270,23 @@ function Player({ job }: { job: Job }) {
           <span className="clock-now" data-testid="clock">{formatClock(time, true)}</span>
           <span className="muted"> / {formatClock(duration, true)}</span>
         </div>
+        {buffering && (
+          <span className="buffering" role="status" data-testid="buffering">
+            Waiting for the separation…
+          </span>
+        )}
+        {running && !buffering && (
+          <span className="muted ready-note" role="status" data-testid="ready-note">
+            Separated {formatClock(readySec)} of {formatClock(duration)} — play what is ready
+          </span>
+        )}
         <div className="transport-spacer" />
         <label className="zoom">
           <Icon name="zoom" size={16} />
           <span className="sr-only">Zoom</span>
           <input type="range" min={0} max={400} step={10} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} aria-label="Zoom" />
         </label>
-        <button type="button" className="btn btn-accent" onClick={() => setExportOpen(true)}>
+        <button type="button" className="btn btn-accent" onClick={() => setExportOpen(true)} disabled={running} title={running ? 'Mixdowns need the finished stems' : undefined}>
           <Icon name="mix" size={16} /> Export mixdown…
         </button>
       </div>
@@ -206,12 +302,18 @@ function Player({ job }: { job: Job }) {
           const t = mixer.tracks[stem] ?? { muted: false, solo: false, volume: 1 };
           const label = stemLabel(stem);
           const cssName = KNOWN_COLORS.has(stem) ? stem : 'other';
-          const el = player?.elements.get(stem);
           const p = peaks?.[stem];
           const file = stem === 'mix' ? baseName(job.inputPath) : baseName(job.stems.find((s) => s.name === stem)?.path ?? `${stem}.${job.options.format}`);
           const silent = (gains[stem] ?? 0) === 0;
           return (
-            <div key={stem} className={`track ${stem === 'mix' ? 'track-mix' : ''} ${silent ? 'track-silent' : ''}`} role="group" aria-label={`${label} track`} data-stem={stem}>
+            <div
+              key={stem}
+              className={`track ${stem === 'mix' ? 'track-mix' : ''} ${silent ? 'track-silent' : ''}`}
+              role="group"
+              aria-label={`${label} track`}
+              data-stem={stem}
+              data-gain={applied[stem]}
+            >
               <div className="track-head">
                 <span className="swatch" style={{ background: `var(--stem-${cssName})` }} aria-hidden="true" />
                 <div className="track-name">
@@ -235,13 +337,14 @@ function Player({ job }: { job: Job }) {
                     aria-label={`${label} volume`}
                     style={{ ['--fill' as string]: `${t.volume * 100}%` }}
                   />
-                  <DragOut jobId={job.id} stem={stem} fileName={file} label={label} compact />
+                  {!running && <DragOut jobId={job.id} stem={stem} fileName={file} label={label} compact />}
                 </div>
               </div>
               <div className="track-wave">
-                {el && p ? (
+                {player && p ? (
                   <Waveform
-                    media={el}
+                    time={time}
+                    pending={running && stem !== 'mix' && duration > 0 ? 1 - readySec / duration : 0}
                     peaks={p}
                     duration={duration}
                     height={stem === 'mix' ? Math.round(waveH * 0.7) : waveH}
@@ -266,7 +369,6 @@ function Player({ job }: { job: Job }) {
       <p className="hint muted">
         Space plays and pauses · click a waveform to jump there · M mutes, S solos · drag the {api.host === 'electron' ? <Icon name="drag" size={12} /> : <Icon name="download" size={12} />} handle into your DAW
       </p>
-      <div hidden ref={audioHost} data-testid="audio-host" />
       {exportOpen && <ExportDialog job={job} onClose={() => setExportOpen(false)} />}
     </section>
   );

@@ -229,7 +229,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
       onDragOver={onDragOver}
       onDragLeave={() => setDropAt(null)}
       onDrop={onDrop}
-      onDoubleClick={job.status === 'done' ? () => navigate({ name: 'player', jobId: job.id }) : undefined}
+      onDoubleClick={job.status === 'done' || job.status === 'running' ? () => navigate({ name: 'player', jobId: job.id }) : undefined}
       data-drop={dropAt ?? undefined}
     >
       <div className="job-lead" aria-hidden="true">
@@ -239,6 +239,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
         <div className="job-top">
           <span className="job-name" title={job.inputPath}>
             {job.relativePath ?? job.name}
+            {job.excerpt && <span className="tag"> {formatSpan(job.excerpt)}</span>}
           </span>
           <span className={`badge badge-${job.status}`}>
             {STATUS_TEXT[job.status]}
@@ -291,6 +292,33 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
         {job.status === 'done' && (
           <button type="button" className="btn btn-accent btn-sm" onClick={() => navigate({ name: 'player', jobId: job.id })} aria-label={`Open stems of ${job.name}`}>
             <Icon name="headphones" size={15} /> Stems
+          </button>
+        )}
+        {job.status === 'running' && (
+          <button
+            type="button"
+            className="btn btn-accent btn-sm"
+            onClick={() => navigate({ name: 'player', jobId: job.id })}
+            aria-label={`Play ${job.name} while it separates`}
+            title={job.readySamples ? 'Play what is separated so far' : 'Opens the player; audio starts once the first part is separated'}
+          >
+            <Icon name="play" size={13} /> Play
+          </button>
+        )}
+        {(isQueued || job.status === 'done') && !job.excerpt && (
+          <button
+            type="button"
+            className="btn btn-sm"
+            onClick={() =>
+              api
+                .invoke('jobs:preview', { id: job.id })
+                .then((r) => toast({ kind: 'info', title: `Previewing ${r.job.name}`, lines: ['30 s of the song, ahead of the queue.'] }))
+                .catch((e) => toast({ kind: 'error', title: 'No preview', lines: [errorMessage(e)] }))
+            }
+            aria-label={`Preview 30 s of ${job.name}`}
+            title="Separate 30 s from a third into the song first, to hear it quickly"
+          >
+            Preview 30 s
           </button>
         )}
         {job.status === 'done' && api.host === 'electron' && job.outputDir && (
@@ -346,4 +374,10 @@ function StatusDot({ status }: { status: Job['status'] }) {
   if (status === 'done') return <Icon name="check" size={18} className="c-done" />;
   if (status === 'failed') return <Icon name="alert" size={18} className="c-failed" />;
   return <Icon name="x" size={18} className="muted" />;
+}
+
+/** `1:00–1:30` for an excerpt's span. */
+function formatSpan(e: { startSec: number; endSec: number }): string {
+  const f = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+  return `${f(e.startSec)}–${f(e.endSec)}`;
 }

@@ -2,7 +2,8 @@ import { useEffect, useRef } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 
 interface Props {
-  media: HTMLAudioElement;
+  /** Song position (seconds) from the player's one clock; the cursor follows it. */
+  time: number;
   peaks: number[];
   duration: number;
   color: string;
@@ -16,13 +17,16 @@ interface Props {
   onSeek(sec: number): void;
   onScroll?(scrollLeft: number): void;
   scrollLeft?: number;
+  /** Fraction (0..1) of the song not separated yet, drawn as pending at the right end. */
+  pending?: number;
 }
 
 /**
  * One stem's waveform, drawn from peaks computed by main (the audio is never decoded here).
- * The cursor follows the stem's own audio element; a click asks the player to seek everyone.
+ * wavesurfer plays nothing: its cursor is set from the Web Audio player's clock (`time`), and a
+ * click asks the player to seek every stem.
  */
-export function Waveform({ media, peaks, duration, color, progressColor, height, zoom, label, dimmed, maxPeak, onSeek, onScroll, scrollLeft }: Props) {
+export function Waveform({ time, peaks, duration, color, progressColor, height, zoom, label, dimmed, maxPeak, onSeek, onScroll, scrollLeft, pending = 0 }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const ws = useRef<WaveSurfer | null>(null);
   const seekRef = useRef(onSeek);
@@ -34,7 +38,6 @@ export function Waveform({ media, peaks, duration, color, progressColor, height,
     if (!box.current) return;
     const w = WaveSurfer.create({
       container: box.current,
-      media,
       peaks: [Float32Array.from(peaks)],
       duration,
       height,
@@ -62,7 +65,12 @@ export function Waveform({ media, peaks, duration, color, progressColor, height,
       w.destroy();
     };
     // Peaks/duration/media identify the track; colours are updated below without a rebuild.
-  }, [media, peaks, duration, height, maxPeak]);
+  }, [peaks, duration, height, maxPeak]);
+
+  useEffect(() => {
+    const w = ws.current;
+    if (w && Math.abs(w.getCurrentTime() - time) > 1e-3) w.setTime(time);
+  }, [time, peaks]);
 
   useEffect(() => {
     ws.current?.setOptions({ waveColor: color, progressColor });
@@ -81,5 +89,10 @@ export function Waveform({ media, peaks, duration, color, progressColor, height,
     if (w && scrollLeft != null && Math.abs(w.getScroll() - scrollLeft) > 1) w.setScroll(scrollLeft);
   }, [scrollLeft]);
 
-  return <div className={`wave ${dimmed ? 'wave-dimmed' : ''}`} ref={box} role="img" aria-label={`${label} waveform`} data-peaks={peaks.length} />;
+  return (
+    <div className="wave-box">
+      <div className={`wave ${dimmed ? 'wave-dimmed' : ''}`} ref={box} role="img" aria-label={`${label} waveform`} data-peaks={peaks.length} />
+      {pending > 0 && zoom === 0 && <div className="wave-pending" style={{ width: `${Math.min(100, pending * 100)}%` }} aria-hidden="true" />}
+    </div>
+  );
 }

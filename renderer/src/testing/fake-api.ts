@@ -260,6 +260,11 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
         });
         return { durationSec: dur, peaks };
       }
+      case 'jobs:stream-info': {
+        const j = fake.jobs.get(req.id) ?? notFound(req.id);
+        const stems = j.stems.length ? j.stems.map((s) => s.name) : ['drums', 'bass', 'other', 'vocals'];
+        return { stems, sampleRate: 44100, durationSec: j.durationSec ?? 12, readySamples: j.status === 'done' ? null : (j.readySamples ?? 0) };
+      }
       case 'queue:pause':
         fake.paused = true;
         fake.emit('queue-state', fake.queueState());
