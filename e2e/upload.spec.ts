@@ -178,4 +178,11 @@ test('non-audio files are refused with a clear message; an upload without the to
   expect(refused.status).toBe(401);
   expect(JSON.parse(refused.body)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', message: expect.stringMatching(/access token/) } });
   expect(uploadedFiles()).toEqual([]);
+
+  // The limit is a setting, shown in the browser's Settings in MiB.
+  await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByLabel('Largest upload (MiB)')).toHaveValue('2048');
+  await page.setViewportSize({ width: 800, height: 600 });
+  await page.getByLabel('Largest upload (MiB)').scrollIntoViewIfNeeded();
+  await screenshot(page, '44-settings-upload-limit-800x600');
 });

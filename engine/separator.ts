@@ -18,7 +18,7 @@ import { SpecTransform, triangleWeights } from './dsp.ts';
 import { ShiftAccumulator } from './shift-accumulator.ts';
 import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
-import { InlineRunner, providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
+import { providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import { FallbackRunner } from './fallback-runner.ts';
 import { chooseTrustedProvider, VerdictCache } from './provider-check.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
@@ -29,11 +29,6 @@ export interface SeparatorOptions extends LocateOptions {
   device?: DeviceChoice;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
-  /**
-   * Run the model in its own thread so that the DSP of neighbouring segments overlaps it
-   * (default true). false runs session.run on the calling thread.
-   */
-  modelThread?: boolean;
   /** `auto` only: run the GPU self-checks again instead of using cached verdicts. */
   recheck?: boolean;
   /** `auto` only: the providers to consider (default: this machine's, see providerOrder). */
@@ -42,7 +37,7 @@ export interface SeparatorOptions extends LocateOptions {
   log?: (line: string) => void;
   /** Called when a provider fails mid-job and the job continues on the CPU. */
   onFallback?: (reason: string) => void;
-  /** Creates the model runner (default: ThreadRunner/InlineRunner). Tests pass test doubles here. */
+  /** Creates the model runner (default: ThreadRunner). Tests pass test doubles here. */
   runnerFactory?: (weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number }) => Promise<ModelRunner>;
 }
 
@@ -108,7 +103,7 @@ export class Separator {
   static async create(opts: SeparatorOptions = {}): Promise<Separator> {
     const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
     const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
-    const create = opts.runnerFactory ?? (opts.modelThread === false ? InlineRunner.create : ThreadRunner.create);
+    const create = opts.runnerFactory ?? ThreadRunner.create;
     const make = (d: DeviceChoice) => create(weightsPath, d, names, { threads: opts.threads });
     let device = opts.device ?? 'auto';
     let checkReason: string | null = null;

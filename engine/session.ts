@@ -12,8 +12,7 @@ import type { DeviceChoice } from './types.ts';
 
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
-/** The ORT execution-provider name for each of ours. */
-const ORT_NAME: Record<ProviderName, string> = { cpu: 'cpu', cuda: 'cuda', dml: 'dml', coreml: 'coreml', webgpu: 'webgpu' };
+const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'cuda', 'dml', 'coreml', 'webgpu'];
 
 function cudaProviderLibraryPresent(): boolean {
   try {
@@ -61,7 +60,8 @@ export function defaultThreads(): number {
 
 export function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [ORT_NAME[provider]],
+    // Our provider names are ONNX Runtime's own.
+    executionProviders: [provider],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: threads,
@@ -119,9 +119,9 @@ export interface IoNames {
 }
 
 /**
- * Runs the model. `InlineRunner` calls session.run on the calling thread; `ThreadRunner` runs it
- * in a dedicated thread so that the caller's DSP overlaps the model (session.run blocks the
- * thread that calls it). The input buffers must not be touched until the run resolves.
+ * Runs the model. `ThreadRunner` runs it in a dedicated thread so that the caller's DSP overlaps
+ * the model (session.run blocks the thread that calls it). The input buffers must not be touched
+ * until the run resolves.
  */
 export interface ModelRunner {
   readonly provider: ProviderName;
@@ -129,34 +129,6 @@ export interface ModelRunner {
   readonly loadMs: number;
   run(mix: Float32Array, mixDims: number[], spec: Float32Array, specDims: number[]): Promise<RunResult & { mix: Float32Array; spec: Float32Array }>;
   dispose(): Promise<void>;
-}
-
-export class InlineRunner implements ModelRunner {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly names: IoNames,
-    readonly provider: ProviderName,
-    readonly fallbackReason: string | null,
-    readonly loadMs: number,
-  ) {}
-
-  static async create(weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number } = {}): Promise<InlineRunner> {
-    const s = await createSession(weightsPath, device, opts);
-    return new InlineRunner(s.session, names, s.provider, s.fallbackReason, s.loadMs);
-  }
-
-  async run(mix: Float32Array, mixDims: number[], spec: Float32Array, specDims: number[]) {
-    const t0 = performance.now();
-    const out = await this.session.run({
-      [this.names.mix]: new ort.Tensor('float32', mix, mixDims),
-      [this.names.spec]: new ort.Tensor('float32', spec, specDims),
-    });
-    return { specOut: out[this.names.specOut].data as Float32Array, timeOut: out[this.names.timeOut].data as Float32Array, runMs: performance.now() - t0, mix, spec };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
 }
 
 type ThreadReply =
@@ -206,14 +178,14 @@ export class ThreadRunner implements ModelRunner {
     const reply = await new Promise<ThreadReply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
-      worker.postMessage({ type: 'init', weightsPath, providers: order.map((p) => ORT_NAME[p]), options: { ...options, executionProviders: undefined } });
+      worker.postMessage({ type: 'init', weightsPath, providers: order, options: { ...options, executionProviders: undefined } });
     });
     if (reply.type !== 'ready') {
       await worker.terminate();
       const all = [...failures, ...(reply.type === 'init-failed' ? reply.failures : [])];
       throw new DemixError('DEVICE_UNAVAILABLE', `Could not start the model on any execution provider (${all.join('; ')}): try --device cpu, or reinstall onnxruntime-node.`);
     }
-    const provider = (Object.keys(ORT_NAME) as ProviderName[]).find((k) => ORT_NAME[k] === reply.provider) ?? 'cpu';
+    const provider = PROVIDER_NAMES.find((k) => k === reply.provider) ?? 'cpu';
     const all = [...failures, ...reply.failures];
     return new ThreadRunner(worker, names, provider, all.length ? `using ${provider} because ${all.join('; ')}` : null, reply.loadMs);
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from './cli.ts';
-import { FAKE_WORKER, REPO_ROOT, listFiles, makeInputs, tempDir, waitFor } from './queue/test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, listFiles, makeInputs, tempDir, waitFor } from '../testing/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
 

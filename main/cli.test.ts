@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.ts';
 import type { Core } from './core.ts';
-import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from './queue/test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from '../testing/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
 const FIXTURE = path.resolve(REPO_ROOT, 'test', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
@@ -148,6 +148,9 @@ describe('demix CLI (fake engine)', () => {
       [['jobs', '--status', 'lost'], /--status.*lost.*queued, running/],
       [['serve', '--port', '70000'], /--port.*whole number from 0 to 65535/],
       [['frobnicate'], /unknown command 'frobnicate'/],
+      [['separate', song, '--excerpt', '90-60'], /--excerpt.*the end is before the start/],
+      [['separate', song, '--excerpt', '1:00-1:00'], /--excerpt.*zero length/],
+      [['separate', song, '--excerpt', 'middle'], /--excerpt.*START-END in seconds or m:ss/],
     ];
     for (const [args, want] of cases) {
       const r = await run([...args, '-o', out, '--data-dir', data].filter((a, i, all) => args[0] === 'separate' || (a !== '-o' && all[i - 1] !== '-o')));
@@ -159,6 +162,25 @@ describe('demix CLI (fake engine)', () => {
       expect(fs.existsSync(out), `${label}: output folder created`).toBe(false);
       expect(fs.existsSync(data), `${label}: database created`).toBe(false);
     }
+  });
+
+  it('--excerpt: its own job and folder "<track> [start-end]", with the span on the job (seconds or m:ss)', async () => {
+    const root = tempDir();
+    const [song] = makeInputs(root, ['song.mp3']);
+    const out = path.join(root, 'out');
+    const data = path.join(root, 'data');
+    const r = await run(['separate', song, '--excerpt', '1:00-90.5', '-o', out, '--data-dir', data]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(path.join(out, 'htdemucs'))).toEqual(['song [60-90.5]']);
+    const j = await run(['jobs', '--json', '--data-dir', data]);
+    const { jobs } = JSON.parse(j.stdout) as { jobs: { excerpt: unknown; outputDir: string }[] };
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].excerpt).toEqual({ startSec: 60, endSec: 90.5 });
+    // The whole song is another job, with its own folder (not "already separated").
+    const whole = await run(['separate', song, '-o', out, '--data-dir', data]);
+    expect(whole.code).toBe(0);
+    expect(fs.readdirSync(path.join(out, 'htdemucs')).sort()).toEqual(['song', 'song [60-90.5]']);
   });
 
   it('demix serve on a busy port: one friendly line, exit 1', async () => {

@@ -22,6 +22,8 @@ import { Bus } from './bus.ts';
 import { CoreError } from './core-error.ts';
 import { JobsService, type AddOptions } from './jobs.ts';
 import { createMediaService } from './media-service.ts';
+import { MediaThread } from './media-thread.ts';
+import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import type { LockHolder } from './queue/lock.ts';
 import { EmbeddedQueue } from './queue/embedded-queue.ts';
@@ -42,12 +44,12 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
+  /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
+  mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
   startQueue?: boolean;
   /** Where warnings go (a corrupt database moved aside, a lost runner lock); default console.warn. */
   onWarning?: (message: string) => void;
-  /** Extra folder with model manifests/weights (passed to workers). */
-  modelsDir?: string;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
   /**
@@ -88,6 +90,8 @@ export interface Core {
     exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
     /** Absolute path of a stem file (or 'mix' = the job's input, or a mixdown file name) owned by the job, or null. */
     mediaPath(jobId: string, stem: string): string | null;
+    /** Whether a path is a job's input, output folder, stem or mixdown (what `shell:reveal` may show). */
+    ownsPath(p: string): Promise<boolean>;
     /** Extra (CLI): several jobs at once, missing ids left out. */
     getMany(ids: string[]): Job[];
     /** Extra (CLI `clean`): removes finished job records (and their files when asked); returns how many. */
@@ -119,7 +123,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const settingsStore = new SettingsStore(db, () => queue.pump());
   const service = new JobsService(store, () => queue, () => settingsStore.get());
   // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
-  const media = createMediaService({ db, store, liveJob: (id) => core.jobs.get(id) });
+  const media = createMediaService({ db, store, thread: new MediaThread(opts.mediaWorkerScript), liveJob: (id) => core.jobs.get(id) });
 
   // ---- queue state (coalesced: a 1,000-job insert emits one queue-state) ----
   const active = new Set<string>();
@@ -185,7 +189,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       settings: () => settingsStore.get(),
       prepare: (job, run) => service.prepare(job, run),
       workerScript: opts.workerScript ?? engineWorkerPath(),
-      modelsDir: opts.modelsDir,
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
       cancelGraceMs: opts.cancelGraceMs,
@@ -198,34 +201,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
-  const seen = new Map<string, string>();
-  const sig = (j: Job) => `${j.status}|${j.progress}|${j.segmentsDone}|${j.provider}|${j.priority}`;
-  bus.on('job-updated', (j) => {
-    if (j.status === 'queued' || j.status === 'running') seen.set(j.id, sig(j));
-    else seen.delete(j.id);
+  const observer = createObserver({
+    sqlite,
+    store,
+    bus,
+    isRunningHere: (id) => !!queue.live(id),
+    pollMs: opts.pollMs ?? 1000,
+    // The embedded queue's runner also requeues jobs whose owner stopped (another process died mid-job).
+    onTick: () => queue.maintain(),
   });
-  bus.on('job-removed', ({ id }) => seen.delete(id));
-  const activeIds = sqlite.prepare(`select id from jobs where status in ('queued', 'running')`).pluck();
-  const observe = () => {
-    if (closed) return;
-    try {
-      queue.maintain();
-      const ids = new Set<string>(activeIds.all() as string[]);
-      for (const id of seen.keys()) ids.add(id);
-      const found = new Set<string>();
-      for (const j of store.getMany([...ids])) {
-        found.add(j.id);
-        if (queue.live(j.id)) continue;
-        if (seen.get(j.id) !== sig(j)) bus.emit('job-updated', j);
-      }
-      for (const id of ids) if (!found.has(id)) bus.emit('job-removed', { id });
-    } catch {
-      // busy or closing: next tick
-    }
-  };
-  observe();
-  const observeTimer = setInterval(observe, opts.pollMs ?? 1000);
-  observeTimer.unref();
 
   // ---- browser uploads: originals live while their job does ----
   const uploadedInput = (id: string): string | null => {
@@ -261,7 +245,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
 
   const diagnostics = async (host: 'electron' | 'web'): Promise<Diagnostics> => {
     const { engineDiagnostics } = await import('../engine/doctor.ts');
-    const eng = await engineDiagnostics({ modelsDir: opts.modelsDir });
+    const eng = await engineDiagnostics();
     return {
       appVersion: opts.appVersion,
       contractVersion: CONTRACT_VERSION,
@@ -311,6 +295,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
       mediaPath: (id, stem) => media.mediaPath(id, stem),
+      ownsPath: (p) => media.ownsPath(p),
       getMany: (ids) => store.getMany(ids).map((j) => {
         const live = j.status === 'running' ? queue.live(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
@@ -350,8 +335,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       if (closed) return;
       closed = true;
       if (stateTimer) clearTimeout(stateTimer);
-      clearInterval(observeTimer);
+      observer.close();
       await queue.close();
+      await media.close();
       sqlite.close();
     },
   };

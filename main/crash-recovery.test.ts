@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { FAKE_WORKER, REPO_ROOT, listFiles, makeInputs, tempDir, waitFor } from './queue/test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, listFiles, makeInputs, tempDir, waitFor } from '../testing/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
 

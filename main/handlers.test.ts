@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONTRACT_VERSION, channelNames, type Channel } from '../preload/contract.ts';
-import { createFakeCore, type FakeCore } from './bridge/fake-core.ts';
+import { CONTRACT_VERSION, channelNames, type Channel, type Job } from '../preload/contract.ts';
+import { createFakeCore, type FakeCore } from '../testing/fake-core.ts';
 import { createHandlers, dispatch, toWireError, type Handlers } from './handlers.ts';
 import { CoreError } from './core-error.ts';
+import { fakeCore, fakeWorkerConfig, makeInputs, tempDir, waitStatus } from '../testing/test-harness.ts';
 
 let dir: string;
 let core: FakeCore;
@@ -100,8 +102,16 @@ describe('createHandlers', () => {
       reveal: (p) => void revealed.push(p),
       openFiles: async ({ folders }) => (folders ? ['/music'] : ['/music/a.mp3']),
     });
-    expect(await dispatch(desktop, 'shell:reveal', { path: '/tmp/x.wav' })).toEqual({ ok: true, value: { ok: true } });
-    expect(revealed).toEqual(['/tmp/x.wav']);
+    const done = core.seedDoneJob({ inputPath: '/music/x.wav', outputDir: '/out/x', stems: { vocals: '/out/x/vocals.wav' } });
+    for (const p of ['/music/x.wav', '/out/x', '/out/x/vocals.wav']) expect(await dispatch(desktop, 'shell:reveal', { path: p }), p).toEqual({ ok: true, value: { ok: true } });
+    expect(revealed).toEqual(['/music/x.wav', '/out/x', '/out/x/vocals.wav']);
+    // Anything else is refused before the host is asked (like media, confined to what jobs own).
+    for (const p of ['/etc/passwd', '/out', '/out/x/../../etc/passwd']) {
+      const res = await dispatch(desktop, 'shell:reveal', { path: p });
+      expect(res.ok === false && res.error.code, p).toBe('NOT_FOUND');
+    }
+    expect(revealed).toHaveLength(3);
+    expect(done.status).toBe('done');
     expect(await dispatch(desktop, 'dialog:open-files', { folders: true })).toEqual({ ok: true, value: { paths: ['/music'] } });
     const diag = await dispatch(desktop, 'diagnostics:get', {}, { checkResponse: true });
     expect(diag.ok && (diag.value as { host: string }).host).toBe('electron');
@@ -140,6 +150,46 @@ describe('createHandlers', () => {
       else expect(res, channel).toMatchObject({ ok: true });
     }
     expect(core.calls.map((c) => c[0])).toContain('exportMixdown');
+  });
+});
+
+describe('every mutating channel on the REAL core (SQLite store, queue, media worker)', () => {
+  it('answers with a contract-valid response', async () => {
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.3 });
+    const root = tempDir();
+    const real = await fakeCore(path.join(root, 'data'));
+    try {
+      const revealed: string[] = [];
+      const h = createHandlers(real, { kind: 'electron', appVersion: '1', reveal: (p) => void revealed.push(p), openFiles: async () => [] });
+      const ok = async (channel: Channel, payload: unknown) => {
+        const res = await dispatch(h, channel, payload, { checkResponse: true });
+        expect(res, channel).toMatchObject({ ok: true });
+        return (res as { ok: true; value: unknown }).value as { job?: Job; jobs?: Job[] };
+      };
+      const input = path.join(root, 'tone.wav');
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-ac', '2', input]);
+      await ok('settings:set', { outputDir: path.join(root, 'out') });
+      const first = (await ok('jobs:add-files', { paths: [input] })).jobs![0];
+      makeInputs(path.join(root, 'album'), ['a.mp3', 'b.mp3']);
+      await ok('jobs:add-folder', { path: path.join(root, 'album') });
+      const done = await waitStatus(real, first.id, 'done');
+      await ok('jobs:peaks', { id: done.id, stem: 'drums', buckets: 64 });
+      await ok('mixdown:export', { id: done.id, stems: ['drums', 'bass'], format: 'wav', gains: { bass: 0.5 } });
+      await ok('shell:reveal', { path: done.outputDir });
+      expect(revealed).toEqual([done.outputDir]);
+      await ok('queue:pause', {});
+      const [c1, c2] = makeInputs(path.join(root, 'more'), ['c1.mp3', 'c2.mp3']);
+      const queued = (await ok('jobs:add-files', { paths: [c1, c2] })).jobs!;
+      await ok('jobs:reorder', { id: queued[1].id, beforeId: queued[0].id });
+      await ok('jobs:cancel', { id: queued[0].id });
+      await ok('jobs:retry', { id: queued[0].id });
+      await ok('settings:set', { format: 'flac', concurrency: 1 });
+      await ok('queue:resume', {});
+      await ok('jobs:remove', { id: queued[1].id, deleteFiles: true });
+      await ok('jobs:remove', { id: done.id, deleteFiles: false });
+    } finally {
+      await real.close();
+    }
   });
 });
 

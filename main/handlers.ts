@@ -20,13 +20,14 @@ import {
   type WireResult,
 } from '../preload/contract.ts';
 import type { Core } from './core.ts';
+import { CoreError } from './core-error.ts';
 import { streamInfo } from './stream-info.ts';
 
 /** The part of the Core (main/core.ts) the shell uses; tests pass a fake with this shape. */
 export type ShellCore = Pick<Core, 'dataDir' | 'bus' | 'queue' | 'settings' | 'diagnostics'> & {
   jobs: Pick<
     Core['jobs'],
-    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'preview'
+    'addPaths' | 'addFolder' | 'addUpload' | 'list' | 'get' | 'cancel' | 'retry' | 'remove' | 'reorder' | 'peaks' | 'exportMixdown' | 'mediaPath' | 'ownsPath' | 'preview'
   >;
 };
 
@@ -40,17 +41,6 @@ export interface HandlerHost {
   openFiles?(opts: { folders: boolean }): Promise<string[]>;
 }
 
-/** An error carrying a wire code (CoreError from main/core-error.ts has the same shape). */
-export class HandlerError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HandlerError';
-  }
-}
-
 export type Handler<C extends Channel> = (req: ParsedRequestOf<C>) => Promise<ResponseOf<C>>;
 export type Handlers = { [C in Channel]: Handler<C> };
 
@@ -58,7 +48,7 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
   return {
     'app:hello': async (req) => {
       if (req.contractVersion !== CONTRACT_VERSION) {
-        throw new HandlerError(
+        throw new CoreError(
           'VERSION_MISMATCH',
           `This window speaks contract v${req.contractVersion} but Demix's main process speaks v${CONTRACT_VERSION}: reload the window, or reinstall Demix if it persists.`,
         );
@@ -88,7 +78,11 @@ export function createHandlers(core: ShellCore, host: HandlerHost): Handlers {
     'mixdown:export': (req) => core.jobs.exportMixdown(req),
     'shell:reveal': async (req) => {
       if (!host.reveal) {
-        throw new HandlerError('UNSUPPORTED', 'Showing files in the file manager only works in the Demix desktop app.');
+        throw new CoreError('UNSUPPORTED', 'Showing files in the file manager only works in the Demix desktop app.');
+      }
+      // Like media: only a job's own files and folders (its input, its output folder, its stems and mixdowns).
+      if (!(await core.jobs.ownsPath(req.path))) {
+        throw new CoreError('NOT_FOUND', `${req.path} is not a file or folder of any job: only songs, stems and job folders can be shown.`);
       }
       await host.reveal(req.path);
       return { ok: true as const };
@@ -105,7 +99,7 @@ export interface DispatchOptions {
   onInternalError?(channel: string, error: unknown): void;
 }
 
-/** Maps any thrown value to a wire error. CoreError/HandlerError keep their code. */
+/** Maps any thrown value to a wire error. CoreError keeps its code. */
 export function toWireError(e: unknown): WireError {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
@@ -122,7 +116,7 @@ export function toWireError(e: unknown): WireError {
 
 /** One log line for an error: typed (user-facing) errors by message, anything else with its stack. */
 export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.name === 'CoreError' || e.name === 'DemixError' || e.name === 'HandlerError' ? `${e.name}: ${e.message}` : (e.stack ?? e.message);
+  if (e instanceof Error) return e.name === 'CoreError' || e.name === 'DemixError' ? `${e.name}: ${e.message}` : (e.stack ?? e.message);
   return String(e);
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkOutputRoot, contentHash, outputError } from './jobs.ts';
-import { tempDir } from './queue/test-harness.ts';
+import { tempDir } from '../testing/test-harness.ts';
 
 describe('jobs helpers', () => {
   it('content hash: same bytes → same hash whatever the name or mtime; any change in head, tail or size → different', async () => {

@@ -14,8 +14,9 @@ import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { optionsKey, type JobStore } from './store/job-store.ts';
+import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
 import type { QueueBackend } from './queue/backend.ts';
-import type { EnqueueJob, JobQueue } from './queue/queue.ts';
+import type { EnqueueBatch, EnqueueJob, JobQueue } from './queue/queue.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
 /** Job options as accepted by the core: the contract's options plus an output root override. */
@@ -38,13 +39,9 @@ function excerptKey(key: string, e: { startSec: number; endSec: number } | null)
   return e ? `${key}|excerpt:${e.startSec}-${e.endSec}` : key;
 }
 
-/** `60-90`, `1:00-1:30.5`: how an excerpt span is written (folder names, messages). */
+/** `60-90`, `75.5-100`: an excerpt span in seconds (folder names: no `:`, which Windows forbids). */
 export function spanLabel(e: { startSec: number; endSec: number }): string {
-  const f = (s: number) => {
-    const m = Math.floor(s / 60);
-    const r = Math.round((s - 60 * m) * 1000) / 1000;
-    return m ? `${m}:${r < 10 ? '0' : ''}${r}` : String(r);
-  };
+  const f = (s: number) => String(Math.round(s * 1000) / 1000);
   return `${f(e.startSec)}-${f(e.endSec)}`;
 }
 
@@ -68,12 +65,13 @@ export function spanProblem(e: { startSec: number; endSec: number }, durationSec
   const label = spanLabel(e);
   if (e.endSec < e.startSec) return `Excerpt ${label}: the end is before the start; write START-END, e.g. 60-90 or 1:00-1:30.`;
   if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
-  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${spanLabel({ startSec: 0, endSec: Math.floor(durationSec * 100) / 100 }).slice(2)} long; choose a span that ends by then.`;
+  if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${Math.floor(durationSec * 100) / 100} s long; choose a span that ends by then.`;
   return null;
 }
 
 export const SKIPPED_PREFIX = 'Already separated';
 const HASH_SPAN = 1024 * 1024;
+const HASH_PIECE = 256 * 1024;
 
 /** sha256 over the size and the first and last MiB of a file (independent of mtime and name). */
 export async function contentHash(file: string): Promise<string> {
@@ -82,14 +80,19 @@ export async function contentHash(file: string): Promise<string> {
     const { size } = await fh.stat();
     const h = createHash('sha256');
     h.update(`demix-v1:${size}:`);
-    const head = Buffer.alloc(Math.min(HASH_SPAN, size));
-    await fh.read(head, 0, head.length, 0);
-    h.update(head);
+    // Read and hash in 256 KiB pieces: each read is I/O, so the event loop runs between them.
+    const buf = Buffer.alloc(HASH_PIECE);
+    const span = async (start: number, length: number) => {
+      for (let off = 0; off < length; off += HASH_PIECE) {
+        const n = Math.min(HASH_PIECE, length - off);
+        const { bytesRead } = await fh.read(buf, 0, n, start + off);
+        h.update(bytesRead === n ? buf.subarray(0, n) : Buffer.concat([buf.subarray(0, bytesRead), Buffer.alloc(n - bytesRead)]));
+      }
+    };
+    await span(0, Math.min(HASH_SPAN, size));
     if (size > HASH_SPAN) {
       const tailLen = Math.min(HASH_SPAN, size - HASH_SPAN);
-      const tail = Buffer.alloc(tailLen);
-      await fh.read(tail, 0, tailLen, size - tailLen);
-      h.update(tail);
+      await span(size - tailLen, tailLen);
     }
     return h.digest('hex');
   } finally {
@@ -199,7 +202,9 @@ export class JobsService {
     const loose: Candidate[] = [];
     const folders: { root: string; files: FoundFile[] }[] = [];
     const seen = new Set<string>();
+    let n = 0;
     for (const raw of paths) {
+      if (++n % YIELD_EVERY === 0) await yieldToLoop();
       const p = path.resolve(raw);
       let st: fs.Stats;
       try {
@@ -215,7 +220,9 @@ export class JobsService {
           rejected.push({ path: p, reason: `No audio files found in this folder${skipped ? ` (${skipped} other file${skipped === 1 ? '' : 's'} skipped)` : ''}.` });
           continue;
         }
-        folders.push({ root: p, files: files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true)) });
+        const fresh = files.filter((f) => !seen.has(f.path) && (seen.add(f.path), true));
+        // The same folder (or one inside a folder already given) adds no second, empty batch.
+        if (fresh.length) folders.push({ root: p, files: fresh });
         continue;
       }
       if (!st.isFile()) {
@@ -310,20 +317,36 @@ export class JobsService {
       };
     };
 
+    // Per-file checks and inserts yield to the event loop regularly, and inserts go in
+    // transactions of at most INSERT_CHUNK rows: a 2,000-file folder never freezes the core.
+    const buildAll = async (cands: Candidate[], relative: (c: Candidate) => string | null): Promise<EnqueueJob[]> => {
+      const rows: EnqueueJob[] = [];
+      for (let i = 0; i < cands.length; i++) {
+        if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
+        const r = build(cands[i], relative(cands[i]));
+        if (r) rows.push(r);
+      }
+      return rows;
+    };
+    const enqueueChunked = async (batch: EnqueueBatch | null, rows: EnqueueJob[]) => {
+      let first = true;
+      for (let i = 0; i < rows.length || (first && batch); i += INSERT_CHUNK) {
+        if (!first) await yieldToLoop();
+        const res = this.queue().enqueue(first ? batch : null, rows.slice(i, i + INSERT_CHUNK));
+        first = false;
+        jobs.push(...res.jobs);
+        if (res.batch) batches.push(res.batch);
+      }
+    };
     for (const folder of folders) {
       const batchId = newId('b');
       const before = rejected.length;
-      const rows = folder.files.map((f) => build({ file: f, batchId }, f.relativePath)).filter((r): r is EnqueueJob => r !== null);
+      const rows = await buildAll(folder.files.map((f) => ({ file: f, batchId })), (c) => c.file.relativePath);
       const skipped = rejected.length - before;
-      const res = this.queue().enqueue(
-        { id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now },
-        rows,
-      );
-      jobs.push(...res.jobs);
-      if (res.batch) batches.push(res.batch);
+      await enqueueChunked({ id: batchId, sourceFolder: folder.root, outputDir: outputRoot, total: rows.length + skipped, skipped, createdAt: now }, rows);
     }
-    const looseRows = loose.map((c) => build(c, null)).filter((r): r is EnqueueJob => r !== null);
-    if (looseRows.length) jobs.push(...this.queue().enqueue(null, looseRows).jobs);
+    const looseRows = await buildAll(loose, () => null);
+    if (looseRows.length) await enqueueChunked(null, looseRows);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
     return { jobs, batches, rejected };
   }

@@ -8,9 +8,11 @@ import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import type { Job, ParsedRequestOf, Peaks, ResponseOf } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
+import { toErrorInfo } from '../engine/errors.ts';
 import { partialPeaks } from './media-pcm.ts';
-import { writeMixdown, mixdownFileName } from './mixdown.ts';
-import { computePeaks, decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
+import { MediaThread } from './media-thread.ts';
+import { mixdownFileName } from './mixdown.ts';
+import { decodePeaks, encodePeaks, toContractPeaks, type CachedPeaks } from './peaks.ts';
 import type { Db } from './store/db.ts';
 import type { JobStore } from './store/job-store.ts';
 import { jobs as jobsTable, stems as stemsTable } from './store/schema.ts';
@@ -20,10 +22,33 @@ export interface MediaService {
   exportMixdown(req: ParsedRequestOf<'mixdown:export'>): Promise<ResponseOf<'mixdown:export'>>;
   /** Absolute path of a file owned by the job: a stem, 'mix' (the input), or a mixdown file name; else null. */
   mediaPath(jobId: string, stem: string): string | null;
+  /** Whether `p` (as given, or after resolving symlinks) is a job's input, output folder, stem or mixdown. */
+  ownsPath(p: string): Promise<boolean>;
+  /** Stops the media worker thread. */
+  close(): Promise<void>;
 }
 
-export function createMediaService(deps: { db: Db; store: JobStore; liveJob?: (id: string) => Job }): MediaService {
+/** Maps a mixdown failure to a wire error a user can act on (a full disk is not an internal error). */
+export function mixdownError(e: unknown, outDir: string): CoreError {
+  const info = toErrorInfo(e, { outputDir: outDir });
+  switch (info.code) {
+    case 'DISK_FULL':
+      return new CoreError('DISK_FULL', info.message, { cause: e });
+    case 'OUTPUT_UNWRITABLE':
+      return new CoreError('OUTPUT_UNWRITABLE', info.message, { cause: e });
+    case 'INPUT_NOT_FOUND':
+      return new CoreError('NOT_FOUND', info.message, { cause: e });
+    case 'INTERNAL':
+      return new CoreError('INTERNAL', (e as Error)?.message ?? String(e), { cause: e });
+    default:
+      return new CoreError('INTERNAL', info.message, { cause: e });
+  }
+}
+
+export function createMediaService(deps: { db: Db; store: JobStore; thread?: MediaThread; liveJob?: (id: string) => Job }): MediaService {
   const { db, store } = deps;
+  // Decoding and summing run in a worker thread: a 5-minute song must not freeze the core's event loop.
+  const thread = deps.thread ?? new MediaThread();
 
   // One decode per (job, stem) at a time: concurrent requests share it.
   const peakJobs = new Map<string, Promise<CachedPeaks>>();
@@ -50,7 +75,7 @@ export function createMediaService(deps: { db: Db; store: JobStore; liveJob?: (i
     const key = `${id}\0${stem}`;
     let p = peakJobs.get(key);
     if (!p) {
-      p = computePeaks(file).finally(() => peakJobs.delete(key));
+      p = thread.peaks(file).finally(() => peakJobs.delete(key));
       peakJobs.set(key, p);
     }
     let computed: CachedPeaks;
@@ -80,10 +105,9 @@ export function createMediaService(deps: { db: Db; store: JobStore; liveJob?: (i
     const outDir = job.outputDir ?? path.dirname(job.stems[0].path);
     let res: { path: string; durationSec: number };
     try {
-      res = await writeMixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
+      res = await thread.mixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
     } catch (e) {
-      const err = e as { code?: string; message?: string };
-      throw new CoreError('INTERNAL', err.message ?? String(e));
+      throw mixdownError(e, outDir);
     }
     db.transaction((tx) => {
       tx.delete(stemsTable).where(and(eq(stemsTable.jobId, job.id), eq(stemsTable.name, fileName))).run();
@@ -101,5 +125,18 @@ export function createMediaService(deps: { db: Db; store: JobStore; liveJob?: (i
     return hit ? hit.path : null;
   };
 
-  return { peaks, exportMixdown, mediaPath };
+  const owned = (p: string): boolean => store.ownsPath(p);
+  const ownsPath = async (p: string): Promise<boolean> => {
+    if (!path.isAbsolute(p)) return false;
+    const candidates = new Set([path.resolve(p)]);
+    try {
+      candidates.add(await fs.promises.realpath(p));
+    } catch {
+      // gone: the resolved path alone decides (the host then says it does not exist)
+    }
+    for (const c of candidates) if (owned(c) || owned(c.replace(/[/\\]+$/, ''))) return true;
+    return false;
+  };
+
+  return { peaks, exportMixdown, mediaPath, ownsPath, close: () => thread.close() };
 }

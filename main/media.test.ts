@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeCore, type FakeCore } from './bridge/fake-core.ts';
+import { createFakeCore, type FakeCore } from '../testing/fake-core.ts';
 import { mediaType, parseRange, resolveMedia, serveRange, splitMediaPath } from './media.ts';
 
 let root: string;

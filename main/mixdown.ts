@@ -53,14 +53,16 @@ export function mixdownFileName(stems: string[], format: OutputFormat): string {
   return `mix-${sanitizeSegment(stems.join('+'))}.${format}`;
 }
 
-export async function writeMixdown(opts: {
+export interface MixdownOptions {
   inputs: { path: string; gain: number }[];
   outDir: string;
   fileName: string;
   format: OutputFormat;
   bits: BitDepth;
   clipMode: ClipMode;
-}): Promise<{ path: string; durationSec: number }> {
+}
+
+export async function writeMixdown(opts: MixdownOptions): Promise<{ path: string; durationSec: number }> {
   const target = path.join(opts.outDir, opts.fileName);
   const pulls = opts.inputs.map((i) => ({ pull: new Pull(decodeAudio(i.path, { sampleRate: 44100, channels: 2 })), gain: i.gain }));
   const writer = await openAudioWriter(target, { format: opts.format, bits: opts.bits, clipMode: opts.clipMode, sampleRate: 44100, channels: 2 });

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AUDIO_EXTENSIONS } from '../engine/audio-files.ts';
+import { YIELD_EVERY, yieldToLoop } from './yield.ts';
 
 const EXTENSIONS = new Set(AUDIO_EXTENSIONS.map((e) => `.${e}`));
 
@@ -80,6 +81,7 @@ export async function scanFolder(root: string): Promise<ScanResult> {
   const files: FoundFile[] = [];
   let skipped = 0;
   const seen = new Set<string>();
+  let visited = 0;
   const stack: string[] = [root];
   while (stack.length) {
     const dir = stack.pop()!;
@@ -98,6 +100,7 @@ export async function scanFolder(root: string): Promise<ScanResult> {
       continue;
     }
     for (const ent of entries) {
+      if (++visited % YIELD_EVERY === 0) await yieldToLoop();
       if (isHiddenOrSystem(ent.name)) continue;
       const full = path.join(dir, ent.name);
       let isDir = ent.isDirectory();

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Diagnostics, Peaks } from '../preload/contract.ts';
 import type { Core } from './core.ts';
-import { fakeCore, fakeWorkerConfig, tempDir, waitStatus } from './queue/test-harness.ts';
+import { createHandlers, dispatch } from './handlers.ts';
+import { mixdownError } from './media-service.ts';
+import { REPO_ROOT, fakeCore, fakeWorkerConfig, tempDir, waitStatus } from '../testing/test-harness.ts';
 
 const cores: Core[] = [];
 afterEach(async () => {
@@ -112,6 +114,23 @@ describe('core services', () => {
     const { jobs } = await core.jobs.addPaths([other]);
     expect(jobs[0].options).toMatchObject({ format: 'flac', bits: 24 });
     expect(jobs[0].outputDir).toBe(path.join(root, 'from-settings', 'htdemucs', 'other'));
+  });
+
+  it('a mixdown on a full disk answers DISK_FULL with the actionable line (not INTERNAL)', async () => {
+    const root = tempDir();
+    const input = path.join(root, 'tone.wav');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-ac', '2', input]);
+    // The media worker is a test double that fails every request as the real one does on ENOSPC.
+    const core = await fakeCore(path.join(root, 'data'), { mediaWorkerScript: path.join(REPO_ROOT, 'testing', 'fake-media-worker.test-double.mjs') });
+    cores.push(core);
+    const { jobs } = await core.jobs.addPaths([input], { outputDir: path.join(root, 'out') });
+    const job = await waitStatus(core, jobs[0].id, 'done');
+    const handlers = createHandlers(core, { kind: 'web', appVersion: 'test' });
+    const res = await dispatch(handlers, 'mixdown:export', { id: job.id, stems: ['drums', 'bass'], format: 'wav', bits: 16 });
+    expect(res).toEqual({ ok: false, error: { code: 'DISK_FULL', message: 'The disk is full.' } });
+    // A raw ENOSPC (e.g. from the rename) maps the same way, with the folder named.
+    expect(mixdownError(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }), '/out/x')).toMatchObject({ code: 'DISK_FULL', message: expect.stringMatching(/disk is full \(\/out\/x\)/) });
+    expect(mixdownError(Object.assign(new Error('EACCES'), { code: 'EACCES' }), '/out/x')).toMatchObject({ code: 'OUTPUT_UNWRITABLE' });
   });
 
   it('a two-stem mode the model does not have is refused up front (BAD_REQUEST naming the choices), nothing queued', async () => {

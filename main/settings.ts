@@ -2,7 +2,6 @@
  * Settings, stored one key per row and validated with the contract's Settings schema: a value
  * that no longer validates (older version, hand edit) falls back to its default.
  */
-import { eq } from 'drizzle-orm';
 import { DEFAULT_MAX_UPLOAD_BYTES, Settings, formatIssues } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
 import type { Db } from './store/db.ts';
@@ -79,11 +78,5 @@ export class SettingsStore {
     const s = this.get();
     this.onChange(s);
     return s;
-  }
-
-  /** Removes a stored key (tests, resets). */
-  reset(key: keyof Settings): void {
-    this.db.delete(settingsTable).where(eq(settingsTable.key, key)).run();
-    this.cache = null;
   }
 }

@@ -128,6 +128,8 @@ export const Batch = z.object({
   total: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
+  /** Jobs of the batch that were canceled (they count as finished, like done and failed). */
+  canceled: z.number().int().nonnegative(),
   skipped: z.number().int().nonnegative(),
   createdAt: z.number().int(),
 });
@@ -371,6 +373,8 @@ export const ErrorCode = z.enum([
   'CONFLICT', // e.g. cancel a finished job
   'UNSUPPORTED', // e.g. reveal in folder through the web bridge
   'VERSION_MISMATCH',
+  'DISK_FULL', // e.g. a mixdown on a full disk: free space or choose another folder
+  'OUTPUT_UNWRITABLE', // the folder cannot be written
   'INTERNAL',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-// eslint-disable-next-line no-restricted-imports -- test wiring only
-import { createFakeCore, type FakeCore } from '../main/bridge/fake-core.ts';
+import { createFakeCore, type FakeCore } from '../testing/fake-core.ts';
 // eslint-disable-next-line no-restricted-imports -- test wiring only
 import { startBridge, type Bridge } from '../main/bridge/server.ts';
 import { DemixRemoteError, type Job, type QueueState } from './contract.ts';
@@ -110,6 +109,38 @@ describe('createWebClient', () => {
     try {
       await expect.poll(() => changes.at(-1), { timeout: 5000 }).toBe(true);
       await expect.poll(() => seen).toContain('missed');
+    } finally {
+      api.close();
+      await b2.close();
+    }
+  });
+
+  it('a reconnect re-syncs every job (not only the first page) and reports jobs removed while disconnected', async () => {
+    const c2 = createFakeCore({ dataDir: root });
+    const before = await c2.jobs.addPaths(Array.from({ length: 700 }, (_, i) => `/music/a${i}.wav`));
+    let b2 = await startBridge({ core: c2, token: TOKEN, rendererDir: root, log: () => {} });
+    const port = b2.port;
+    const changes: boolean[] = [];
+    const api = createWebClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN, WebSocket: WebSocket as unknown as WebSocketCtor, reconnect: { minDelayMs: 20, maxDelayMs: 50 }, onConnectionChange: (c) => changes.push(c) });
+    clients.push(api);
+    const updated = new Set<string>();
+    const removed: string[] = [];
+    api.on('job-updated', (j) => updated.add(j.id));
+    api.on('job-removed', (r) => removed.push(r.id));
+    await expect.poll(() => changes).toEqual([true]);
+    // The client learns of a job while connected…
+    const seenLive = (await c2.jobs.addPaths(['/music/live.wav'])).jobs[0];
+    await expect.poll(() => updated.has(seenLive.id)).toBe(true);
+    await b2.close();
+    await expect.poll(() => changes).toEqual([true, false]);
+    // …which is removed while it is disconnected, and 600 more jobs arrive meanwhile.
+    c2.jobs.remove(seenLive.id, false);
+    const missed = await c2.jobs.addPaths(Array.from({ length: 600 }, (_, i) => `/music/b${i}.wav`));
+    b2 = await startBridge({ core: c2, token: TOKEN, rendererDir: root, port, log: () => {} });
+    try {
+      await expect.poll(() => changes.at(-1), { timeout: 5000 }).toBe(true);
+      await expect.poll(() => removed, { timeout: 5000 }).toEqual([seenLive.id]);
+      for (const j of [...before.jobs, ...missed.jobs]) expect(updated.has(j.id), j.inputPath).toBe(true);
     } finally {
       api.close();
       await b2.close();

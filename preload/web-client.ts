@@ -9,10 +9,12 @@ import {
   CONTRACT_VERSION,
   DemixRemoteError,
   eventNames,
+  type Batch,
   type Channel,
   type DemixApi,
   type EventName,
   type EventPayload,
+  type Job,
   type RequestOf,
   type ResponseOf,
   type UploadOptions,
@@ -52,6 +54,9 @@ export interface WebClient extends DemixApi {
 }
 
 type AnyListener = (payload: unknown) => void;
+
+/** Jobs per `jobs:list` page when re-syncing after a reconnect. */
+const RESYNC_PAGE = 1000;
 
 export function createWebClient(opts: WebClientOptions): WebClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
@@ -167,16 +172,45 @@ export function createWebClient(opts: WebClientOptions): WebClient {
     })();
   }
 
-  /** After a reconnect, events may have been missed: replay the current state as events. */
+  /** Ids of the jobs this client has told its listeners about (to notice removals while disconnected). */
+  const known = new Set<string>();
+  const track = (event: EventName, payload: unknown) => {
+    const id = (payload as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    if (event === 'job-updated') known.add(id);
+    else if (event === 'job-removed') known.delete(id);
+  };
+
+  /**
+   * After a reconnect, events may have been missed: replay the current state as events, every
+   * job (page by page, not only the first page), and a `job-removed` for each job this client
+   * knew that is gone.
+   */
   async function resync() {
     try {
-      const [list, state] = await Promise.all([invoke('jobs:list', {}), invoke('queue:state', {})]);
-      for (const job of list.jobs) emit('job-updated', job);
-      for (const batch of list.batches) emit('batch-updated', batch);
+      const state = await invoke('queue:state', {});
+      const jobs = new Map<string, Job>();
+      const batches = new Map<string, Batch>();
+      for (let offset = 0, total = Infinity; offset < total; ) {
+        const page = await invoke('jobs:list', { limit: RESYNC_PAGE, offset });
+        total = page.total;
+        for (const j of page.jobs) jobs.set(j.id, j);
+        for (const b of page.batches) batches.set(b.id, b);
+        if (page.jobs.length === 0) break;
+        offset += page.jobs.length;
+      }
+      for (const id of [...known]) if (!jobs.has(id)) emitTracked('job-removed', { id });
+      for (const job of jobs.values()) emitTracked('job-updated', job);
+      for (const batch of batches.values()) emit('batch-updated', batch);
       emit('queue-state', state);
     } catch {
       // The next reconnect tries again.
     }
+  }
+
+  function emitTracked(event: EventName, payload: unknown) {
+    track(event, payload);
+    emit(event, payload);
   }
 
   function connect() {
@@ -204,7 +238,7 @@ export function createWebClient(opts: WebClientOptions): WebClient {
       } catch {
         return;
       }
-      if (typeof msg.event === 'string' && (eventNames as string[]).includes(msg.event)) emit(msg.event as EventName, msg.payload);
+      if (typeof msg.event === 'string' && (eventNames as string[]).includes(msg.event)) emitTracked(msg.event as EventName, msg.payload);
     };
     ws.onerror = () => {
       /* onclose follows */

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createCore } from '../main/core.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FAKE = path.join(repo, 'main', 'queue', 'fake-engine-worker.test-double.mjs');
+const FAKE = path.join(repo, 'testing', 'fake-engine-worker.test-double.mjs');
 
 export interface QueueBenchResult {
   enqueue1000Ms: number;

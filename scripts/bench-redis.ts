@@ -18,7 +18,7 @@ import { createCore, type Core } from '../main/core.ts';
 import { redisMissing, startRedis } from '../main/queue/redis-server.test-support.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FAKE = path.join(repo, 'main', 'queue', 'fake-engine-worker.test-double.mjs');
+const FAKE = path.join(repo, 'testing', 'fake-engine-worker.test-double.mjs');
 const BIN = path.join(repo, 'bin', 'demix.js');
 
 export interface RedisBenchResult {

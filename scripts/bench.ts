@@ -8,7 +8,12 @@
  *  - peak RSS of the engine for a 1-minute and a 10-minute input (flat in duration?), and of the
  *    demucs pipeline on the 30 s clip.
  *
- * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md).
+ *  - the core's event-loop delay while it enqueues 2,000 files, computes peaks and exports a
+ *    mixdown of a 5-minute song (scripts/bench-eventloop.ts, in its own process, last).
+ *
+ * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
+ *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts), --eventloop (only the
+ *          event-loop measurement).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -185,4 +190,19 @@ function updateReadme(r: any) {
   console.log('README.md updated');
 }
 
-await main();
+const eventLoopBench = () => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-eventloop.ts', ...(writeReadme ? ['--readme'] : [])], { cwd: repo, stdio: 'inherit' });
+if (process.argv.includes('--eventloop')) {
+  // Only the core-responsiveness measurement (scripts/bench-eventloop.ts), in its own process.
+  process.exitCode = eventLoopBench().status ?? 1;
+} else {
+  await main();
+
+  // Is the int8 model worth shipping? (README "An int8 model?"; a child process, alternated inside.)
+  if (!process.argv.includes('--no-q8')) {
+    const args = ['--import', 'tsx', 'scripts/bench-q8.ts', ...(quick ? ['--quick'] : [])];
+    const r = spawnSync(process.execPath, args, { cwd: repo, stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+  }
+  const e = eventLoopBench();
+  if (e.status !== 0) process.exitCode = e.status ?? 1;
+}

@@ -7,6 +7,7 @@
  *   dist/electron/main.js     ESM (package.json "type": "module"); native modules stay external
  *   dist/electron/preload.cjs CommonJS, as sandboxed preloads must be
  *   dist/engine-worker.js     ESM worker_threads entry (onnxruntime-node external)
+ *   dist/media-worker.js      ESM worker_threads entry for peaks and mixdowns (main/media-worker.ts)
  *   dist/ort-thread.mjs       the thread that runs ONNX Runtime (copied from engine/)
  *   dist/models/*.json        built-in model manifests (models/registry.ts looks there)
  *   dist/electron/icon.png    window/drag icon
@@ -49,6 +50,8 @@ export async function buildAll({ renderer = true } = {}) {
   rmSync(path.join(dist, 'electron'), { recursive: true, force: true });
   rmSync(path.join(dist, 'engine-worker.js'), { force: true });
   rmSync(path.join(dist, 'engine-worker.js.map'), { force: true });
+  rmSync(path.join(dist, 'media-worker.js'), { force: true });
+  rmSync(path.join(dist, 'media-worker.js.map'), { force: true });
   mkdirSync(path.join(dist, 'electron'), { recursive: true });
 
   await Promise.all([
@@ -85,8 +88,18 @@ export async function buildAll({ renderer = true } = {}) {
       external: NATIVE_EXTERNALS,
       banner: esmBanner,
     }),
+    build({
+      ...common,
+      entryPoints: ['main/media-worker.ts'],
+      outfile: 'dist/media-worker.js',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: NATIVE_EXTERNALS,
+      banner: esmBanner,
+    }),
   ]);
-  say('esbuild: dist/electron/main.js, dist/electron/preload.cjs, dist/engine-worker.js');
+  say('esbuild: dist/electron/main.js, dist/electron/preload.cjs, dist/engine-worker.js, dist/media-worker.js');
 
   // The model's own thread (engine/session.ts ThreadRunner) is plain JavaScript: copied as is.
   copyFileSync(path.join(root, 'engine', 'ort-thread.mjs'), path.join(dist, 'ort-thread.mjs'));

@@ -8,7 +8,7 @@ import { CONTRACT_VERSION, type Job, type QueueState } from '../../preload/contr
 import { createWebClient, type WebClient, type WebSocketCtor } from '../../preload/web-client.ts';
 import type { Core } from '../core.ts';
 import { createHandlers, dispatch } from '../handlers.ts';
-import { fakeCore, fakeWorkerConfig, makeInputs, tempDir } from '../queue/test-harness.ts';
+import { fakeCore, fakeWorkerConfig, makeInputs, tempDir } from '../../testing/test-harness.ts';
 import { startBridge, type Bridge } from './server.ts';
 
 const TOKEN = 'real-core-token-123456';

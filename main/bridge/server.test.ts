@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createFakeCore, makeJob, type FakeCore } from './fake-core.ts';
+import { createFakeCore, makeJob, type FakeCore } from '../../testing/fake-core.ts';
 import { startBridge, tokenMatches, type Bridge } from './server.ts';
 
 const TOKEN = 'test-token-0123456789';

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
+import { buildCsp } from '../csp.ts';
 import { createHandlers, describeError, dispatch, type ShellCore } from '../handlers.ts';
 import { splitMediaPath } from '../media.ts';
 import { serveMedia, wantsPcm } from '../media-pcm.ts';
@@ -81,20 +82,7 @@ function cookieValue(header: string | undefined, name: string): string | null {
 }
 
 function pageCsp(hostHeader: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "font-src 'self' data:",
-    `connect-src 'self' ws://${hostHeader}`,
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return buildCsp({ defaultSrc: "'self'", media: ["'self'", 'blob:'], connect: ["'self'", `ws://${hostHeader}`] });
 }
 
 const SECURITY_HEADERS = {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createWebClient, type WebClient, type WebSocketCtor } from '../../preload/web-client.ts';
 import type { Core } from '../core.ts';
-import { fakeCore, fakeWorkerConfig, listFiles, tempDir, waitFor, waitStatus } from '../queue/test-harness.ts';
+import { fakeCore, fakeWorkerConfig, listFiles, tempDir, waitFor, waitStatus } from '../../testing/test-harness.ts';
 import { pruneUploads, safeRelativePath, uploadsRoot } from '../uploads.ts';
 import { startBridge, type Bridge } from './server.ts';
 

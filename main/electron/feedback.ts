@@ -48,7 +48,7 @@ export function createFeedback(sink: FeedbackSink) {
       else if (job.status === 'failed') singlesFailed++;
     },
     batch(b: Batch) {
-      const finished = b.total > 0 && b.done + b.failed + b.skipped >= b.total;
+      const finished = b.total > 0 && b.done + b.failed + b.canceled + b.skipped >= b.total;
       if (!finished) {
         notifiedBatches.delete(b.id);
         return;
@@ -58,6 +58,7 @@ export function createFeedback(sink: FeedbackSink) {
       const folder = path.basename(b.sourceFolder) || b.sourceFolder;
       const parts = [`${b.done} of ${b.total} songs separated`];
       if (b.failed) parts.push(`${b.failed} failed`);
+      if (b.canceled) parts.push(`${b.canceled} canceled`);
       if (b.skipped) parts.push(`${b.skipped} skipped`);
       sink.notify(`Demix: “${folder}” finished`, parts.join(', ') + '.');
     },

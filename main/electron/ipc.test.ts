@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONTRACT_VERSION, DRAG_CHANNEL, EVENT_CHANNEL, INVOKE_CHANNEL, channelNames, type Channel } from '../../preload/contract.ts';
-import { createFakeCore, makeJob, type FakeCore } from '../bridge/fake-core.ts';
+import { createFakeCore, makeJob, type FakeCore } from '../../testing/fake-core.ts';
+import { AUDIO_EXTENSIONS } from '../../engine/audio-files.ts';
 import { createHandlers } from '../handlers.ts';
 import { FakeBrowserWindow, FakeWebContents, electronMock, ipcMain } from './electron-mock.ts';
 
@@ -100,6 +101,7 @@ describe('registerIpc', () => {
   it('every contract channel is reachable through the single IPC handler', async () => {
     const added = await invoke(trusted(), 'jobs:add-files', { paths: ['/a.wav'] });
     const id = added.value!.jobs[0].id;
+    core.seedDoneJob({ inputPath: path.join(root, 'in.wav'), outputDir: root, stems: { vocals: path.join(root, 'vocals.wav') } });
     const samples: Record<Channel, unknown> = {
       'app:hello': { contractVersion: CONTRACT_VERSION },
       'jobs:add-files': { paths: ['/b.wav'] },
@@ -132,8 +134,16 @@ describe('registerIpc', () => {
     expect(codes).toEqual({ ...Object.fromEntries(channelNames.map((c) => [c, 'ok'])), 'jobs:remove': 'NOT_FOUND' });
     expect(electronMock.shell.showItemInFolder).toHaveBeenCalledWith(root);
     expect(electronMock.dialog.showOpenDialog).toHaveBeenCalled();
+    // The dialog's audio filter is the scan's list of audio extensions (one list, not two).
+    const dialogOpts = (electronMock.dialog.showOpenDialog.mock.calls.at(-1) as unknown[]).at(-1) as { filters?: { name: string; extensions: string[] }[] };
+    expect(dialogOpts.filters?.find((f) => f.name === 'Audio')?.extensions.sort()).toEqual([...AUDIO_EXTENSIONS].sort());
     const missing = await invoke(trusted(), 'shell:reveal', { path: path.join(root, 'gone.wav') });
     expect(missing.error?.code).toBe('NOT_FOUND');
+    // Like media, reveal is confined to a job's own files and folders.
+    electronMock.shell.showItemInFolder.mockClear();
+    const foreign = await invoke(trusted(), 'shell:reveal', { path: '/etc/passwd' });
+    expect(foreign.error).toEqual({ code: 'NOT_FOUND', message: expect.stringMatching(/not a file or folder of any job/) });
+    expect(electronMock.shell.showItemInFolder).not.toHaveBeenCalled();
   });
 
   it('drag requests are honoured only from our window and with string ids', () => {

@@ -32,6 +32,7 @@ function appPaths() {
     renderer: path.join(root, 'dist', 'renderer'),
     // Worker threads load from the real file system: the worker ships unpacked (electron-builder.yml).
     engineWorker: unpacked(path.join(root, 'dist', 'engine-worker.js')),
+    mediaWorker: unpacked(path.join(root, 'dist', 'media-worker.js')),
   };
 }
 
@@ -98,6 +99,7 @@ async function start(): Promise<void> {
       host: 'electron',
       appVersion: app.getVersion(),
       ...(existsSync(p.engineWorker) ? { workerScript: p.engineWorker } : {}),
+      ...(existsSync(p.mediaWorker) ? { mediaWorkerScript: p.mediaWorker } : {}),
     });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -6,11 +6,13 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { dialog, nativeImage, shell, type BrowserWindow, type IpcMainEvent, type NativeImage } from 'electron';
+import { AUDIO_EXTENSIONS } from '../../engine/audio-files.ts';
+import { CoreError } from '../core-error.ts';
 import type { HandlerHost, ShellCore } from '../handlers.ts';
-import { HandlerError } from '../handlers.ts';
 import { resolveMedia } from '../media.ts';
 
-export const AUDIO_DIALOG_EXTENSIONS = ['mp3', 'wav', 'flac', 'm4a', 'aac', 'ogg', 'opus', 'aiff', 'aif', 'wma', 'mp4', 'webm'];
+/** The open dialog's audio filter: the same list the folder scan uses (engine/audio-files.ts). */
+export const AUDIO_DIALOG_EXTENSIONS: string[] = [...AUDIO_EXTENSIONS];
 
 export async function showOpenDialog(win: BrowserWindow | null, folders: boolean): Promise<string[]> {
   const options: Electron.OpenDialogOptions = folders
@@ -31,7 +33,7 @@ export async function revealPath(p: string): Promise<void> {
   try {
     await stat(p);
   } catch {
-    throw new HandlerError('NOT_FOUND', `${p} does not exist any more.`);
+    throw new CoreError('NOT_FOUND', `${p} does not exist any more.`);
   }
   shell.showItemInFolder(p);
 }

@@ -3,6 +3,7 @@
  * permissions, no webviews. Everything Electron-specific about trust lives here.
  */
 import { app, protocol, shell, type Session, type WebContents, type WebFrameMain } from 'electron';
+import { buildCsp } from '../csp.ts';
 
 /** The app's own pages are served from this scheme (see protocol.ts). */
 export const APP_SCHEME = 'demix-app';
@@ -12,21 +13,8 @@ export const APP_URL = `${APP_ORIGIN}/index.html`;
 export const MEDIA_SCHEME = 'demix-media';
 
 /** Content Security Policy for the app's pages (set as a response header by the app protocol). */
-export const APP_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // wavesurfer injects <style> into its shadow root.
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  `media-src ${MEDIA_SCHEME}: blob:`,
-  `connect-src 'self' ${MEDIA_SCHEME}:`,
-  "worker-src 'self' blob:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const appCsp = (inlineScripts: boolean) => buildCsp({ defaultSrc: "'none'", media: [`${MEDIA_SCHEME}:`, 'blob:'], connect: ["'self'", `${MEDIA_SCHEME}:`], inlineScripts });
+export const APP_CSP = appCsp(false);
 
 /** Must run before the app is ready. */
 export function registerSchemes(): void {
@@ -66,7 +54,7 @@ export function hardenSession(ses: Session): void {
   // Pages from the dev server get the same CSP through response headers.
   ses.webRequest.onHeadersReceived((details, callback) => {
     if (devRendererUrl() && isAppUrl(details.url) && details.resourceType === 'mainFrame') {
-      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [APP_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")] } });
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [appCsp(true)] } });
       return;
     }
     callback({});

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFakeCore, makeJob, type FakeCore } from '../bridge/fake-core.ts';
+import { createFakeCore, makeJob, type FakeCore } from '../../testing/fake-core.ts';
 import type { Batch, QueueState } from '../../preload/contract.ts';
 import { FakeBrowserWindow, electronMock, notifications } from './electron-mock.ts';
 
@@ -188,7 +188,7 @@ describe('menu', () => {
 
 describe('queue feedback', () => {
   const qs = (p: Partial<QueueState>): QueueState => ({ paused: false, queued: 0, running: 0, workers: 1, overallProgress: null, ...p });
-  const batch = (p: Partial<Batch>): Batch => ({ id: 'b1', sourceFolder: '/music/Album', outputDir: '/out', total: 3, done: 0, failed: 0, skipped: 0, createdAt: 0, ...p });
+  const batch = (p: Partial<Batch>): Batch => ({ id: 'b1', sourceFolder: '/music/Album', outputDir: '/out', total: 3, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: 0, ...p });
 
   it('shows progress and a badge while busy, clears them when idle', () => {
     const sink = { progress: vi.fn(), badge: vi.fn(), notify: vi.fn() };
@@ -210,6 +210,13 @@ describe('queue feedback', () => {
     fb.batch(batch({ done: 2 }));
     fb.batch(batch({ done: 3 }));
     expect(sink.notify).toHaveBeenCalledTimes(2);
+  });
+
+  it('a batch whose last job was canceled counts as finished', () => {
+    const sink = { progress: vi.fn(), badge: vi.fn(), notify: vi.fn() };
+    const fb = createFeedback(sink);
+    fb.batch(batch({ done: 2, canceled: 1 }));
+    expect(sink.notify.mock.calls).toEqual([['Demix: “Album” finished', '2 of 3 songs separated, 1 canceled.']]);
   });
 
   it('notifies when single songs finish and the queue drains', () => {

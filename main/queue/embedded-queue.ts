@@ -58,7 +58,7 @@ export class EmbeddedQueue implements JobQueue {
     this.backend = new SqliteQueueBackend(o.store, o.bus, this.lock.owner);
     this.pool = new WorkerPool({
       backend: this.backend,
-      workerScript: async () => o.workerScript,
+      workerScript: o.workerScript,
       size: () => o.settings().concurrency,
       prepare: (job) => o.prepare(job, this.backend),
       onChange: o.onChange,
@@ -67,7 +67,6 @@ export class EmbeddedQueue implements JobQueue {
         o.store.setProvider(job.id, provider, fallbackReason);
         o.bus.emit('job-updated', job);
       },
-      modelsDir: o.modelsDir,
       cancelGraceMs: o.cancelGraceMs,
       cores: o.cores ? () => o.cores! : undefined,
       log: (m) => o.warn(m),

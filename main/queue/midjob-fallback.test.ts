@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Core } from '../core.ts';
-import { fakeCore, fakeWorkerConfig, makeInputs, tempDir, waitIdle } from './test-harness.ts';
+import { fakeCore, fakeWorkerConfig, makeInputs, tempDir, waitIdle } from '../../testing/test-harness.ts';
 
 const cores: Core[] = [];
 afterEach(async () => {

@@ -18,7 +18,8 @@ export type PrepareResult = { run: true } | { run: false };
 
 export interface PoolOptions {
   backend: QueueBackend;
-  workerScript: () => Promise<string>;
+  /** The engine worker script (engine/worker-path.ts; tests: a fake speaking the same protocol). */
+  workerScript: string;
   /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
   size: () => number;
   prepare: (job: Job) => Promise<PrepareResult>;
@@ -28,7 +29,6 @@ export interface PoolOptions {
   emitProgress: (job: Job) => void;
   /** A job's worker is ready: the execution provider it really uses is known. */
   onProvider?: (job: Job, provider: string, fallbackReason: string | null) => void;
-  modelsDir?: string;
   /** CPU cores to share among workers (default: os.availableParallelism()). */
   cores?: () => number;
   /** Milliseconds between persisted progress writes per job. */
@@ -414,8 +414,7 @@ export class WorkerPool {
     const key = this.workerKey(job);
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
-    const script = await this.o.workerScript();
-    const worker = new Worker(script);
+    const worker = new Worker(this.o.workerScript);
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;
@@ -457,7 +456,7 @@ export class WorkerPool {
     });
     // Avoid an unhandled rejection if nobody awaits (init failure after dispose).
     slot.ready.catch(() => {});
-    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, modelsDir: this.o.modelsDir, threads: this.plan().threadsPerWorker });
+    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, threads: this.plan().threadsPerWorker });
     return slot.ready;
   }
 

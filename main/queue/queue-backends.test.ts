@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../preload/contract.ts';
 import type { Core } from '../core.ts';
-import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle, waitStatus } from './test-harness.ts';
+import { FAKE_WORKER, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle, waitStatus } from '../../testing/test-harness.ts';
 import { redisMissing, startRedis, type RedisServer } from './redis-server.test-support.ts';
 import { startRedisWorker, type RunningWorker } from './redis-worker.ts';
 

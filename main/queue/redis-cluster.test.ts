@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../preload/contract.ts';
 import { main } from '../cli.ts';
 import type { Core } from '../core.ts';
-import { FAKE_WORKER, REPO_ROOT, fakeCore, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, fakeCore, listFiles, makeInputs, tempDir, waitFor, waitIdle } from '../../testing/test-harness.ts';
 import { freePort, redisMissing, startRedis, type RedisServer } from './redis-server.test-support.ts';
 
 const missing = redisMissing();

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Job as JobSchema } from '../../preload/contract.ts';
 import { main } from '../cli.ts';
 import type { Core } from '../core.ts';
-import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from './test-harness.ts';
+import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from '../../testing/test-harness.ts';
 
 const cores: Core[] = [];
 async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
@@ -200,7 +200,7 @@ describe('runner lock lost (the runner process frozen past the stale time, then 
     const data = path.join(root, 'data');
     const logA = path.join(root, 'a.log');
     const lockTiming = { lockHeartbeatMs: 100, lockStaleMs: 1500 };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'main', 'queue', 'runner.test-double.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'testing', 'runner.test-double.ts')], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,

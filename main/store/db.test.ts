@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationsFolder, openDatabase } from './db.ts';
-import { tempDir } from '../queue/test-harness.ts';
+import { tempDir } from '../../testing/test-harness.ts';
 
 const opened: Database.Database[] = [];
 afterEach(() => {
@@ -69,6 +69,69 @@ describe('database', () => {
     opened.push(again.sqlite);
     const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder(), 'meta', '_journal.json'), 'utf8'));
     expect((again.sqlite.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n).toBe(journal.entries.length);
+  });
+
+  it('upgrades step by step, 0000 → 0001 → 0002 → 0003, each step keeping the rows and adding only its own changes', () => {
+    const file = path.join(tempDir(), 'demix.db');
+    const indexes = (db: Database.Database) => (db.prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'jobs'`).all() as { name: string }[]).map((r) => r.name);
+    const applied = (db: Database.Database) => (db.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n;
+    const step = (n: number) => {
+      const r = openDatabase(file, { migrationsFolder: migrationsUpTo(n) });
+      expect(applied(r.sqlite), `after step ${n}`).toBe(n);
+      return r.sqlite;
+    };
+
+    // 0000: the first schema, with a finished job and its stem.
+    let db = step(1);
+    expect(columns(db, 'stems')).not.toContain('kind');
+    expect(columns(db, 'jobs')).not.toContain('input_peaks');
+    expect(indexes(db)).toContain('jobs_status_order');
+    db.prepare(
+      `insert into jobs (id, name, input_path, model_id, options, options_key, status, created_at, output_root, output_dir, batch_id)
+       values ('j1', 'a.mp3', '/music/a.mp3', 'htdemucs', '{}', 'k', 'done', 1, '/out', '/out/htdemucs/a', null)`,
+    ).run();
+    db.prepare(`insert into stems (job_id, name, path, format, duration_sec) values ('j1', 'drums', '/out/htdemucs/a/drums.wav', 'wav', 3.5)`).run();
+    db.close();
+
+    // 0001: stem kind (existing stems become 'stem'), input peaks, lock owner.
+    db = step(2);
+    expect(columns(db, 'stems')).toContain('kind');
+    expect(columns(db, 'jobs')).toContain('input_peaks');
+    expect(columns(db, 'runner_lock')).toContain('owner');
+    expect(db.prepare(`select kind from stems where job_id = 'j1'`).get()).toEqual({ kind: 'stem' });
+    expect(indexes(db)).toContain('jobs_status_order');
+    expect(columns(db, 'jobs')).not.toContain('owner_id');
+    db.prepare(
+      `insert into jobs (id, name, input_path, model_id, options, options_key, status, created_at, output_root, output_dir)
+       values ('j2', 'b.mp3', '/music/b.mp3', 'htdemucs', '{}', 'k', 'queued', 2, '/out', '/out/htdemucs/b')`,
+    ).run();
+    db.close();
+
+    // 0002: the queue-order and batch-status indexes replace the old ones.
+    db = step(3);
+    expect(indexes(db)).toEqual(expect.arrayContaining(['jobs_queue_order', 'jobs_batch_status']));
+    expect(indexes(db)).not.toContain('jobs_status_order');
+    expect(indexes(db)).not.toContain('jobs_batch');
+    expect(columns(db, 'jobs')).not.toContain('owner_id');
+    db.close();
+
+    // 0003: the wave-2 job columns, empty (or their default) on existing rows.
+    db = step(4);
+    for (const c of ['owner_id', 'heartbeat_at', 'fallback_reason', 'ready_samples', 'worker_host', 'remote_id', 'excerpt_start', 'excerpt_end', 'uploaded', 'bpm', 'musical_key', 'key_confidence', 'beats']) {
+      expect(columns(db, 'jobs'), c).toContain(c);
+    }
+    expect(db.prepare(`select id, status, owner_id, uploaded, bpm from jobs order by id`).all()).toEqual([
+      { id: 'j1', status: 'done', owner_id: null, uploaded: 0, bpm: null },
+      { id: 'j2', status: 'queued', owner_id: null, uploaded: 0, bpm: null },
+    ]);
+    expect(db.prepare(`select name, kind, duration_sec from stems where job_id = 'j1'`).get()).toEqual({ name: 'drums', kind: 'stem', duration_sec: 3.5 });
+    db.close();
+
+    // The app's own folder has nothing more to apply to it.
+    const now = openDatabase(file);
+    opened.push(now.sqlite);
+    const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder(), 'meta', '_journal.json'), 'utf8'));
+    expect(applied(now.sqlite)).toBe(journal.entries.length);
   });
 
   it('moves a corrupt database aside (never deletes it) and starts a fresh one', () => {

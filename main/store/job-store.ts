@@ -55,8 +55,8 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
   };
 }
 
-function rowToBatch(r: typeof batches.$inferSelect): Batch {
-  return { ...r };
+function rowToBatch(r: typeof batches.$inferSelect, canceled: number): Batch {
+  return { ...r, canceled };
 }
 
 /** Fields a transition may set besides the status. */
@@ -204,12 +204,33 @@ export class JobStore {
     if (ids && ids.length === 0) return [];
     const q = this.db.select().from(batches);
     const rows = ids ? q.where(inArray(batches.id, ids.slice(0, 10_000))).all() : q.orderBy(desc(batches.createdAt)).all();
-    return rows.map(rowToBatch);
+    const canceled = new Map<string, number>();
+    if (rows.length) {
+      const counted = ids
+        ? this.db
+            .select({ b: jobs.batchId, n: sql<number>`count(*)` })
+            .from(jobs)
+            .where(and(eq(jobs.status, 'canceled'), inArray(jobs.batchId, rows.map((r) => r.id))))
+            .groupBy(jobs.batchId)
+            .all()
+        : this.db.select({ b: jobs.batchId, n: sql<number>`count(*)` }).from(jobs).where(eq(jobs.status, 'canceled')).groupBy(jobs.batchId).all();
+      for (const c of counted) if (c.b) canceled.set(c.b, c.n);
+    }
+    return rows.map((r) => rowToBatch(r, canceled.get(r.id) ?? 0));
   }
 
   batch(id: string): Batch | null {
     const r = this.db.select().from(batches).where(eq(batches.id, id)).get();
-    return r ? rowToBatch(r) : null;
+    return r ? rowToBatch(r, this.canceledIn(id)) : null;
+  }
+
+  /** Whether p is exactly a job's input, output folder, or one of its stem/mixdown files. */
+  ownsPath(p: string): boolean {
+    return !!this.stmt(`select 1 from jobs where input_path = @p or output_dir = @p union all select 1 from stems where path = @p limit 1`).get({ p });
+  }
+
+  private canceledIn(batchId: string): number {
+    return (this.stmt(`select count(*) from jobs where batch_id = ? and status = 'canceled'`).pluck().get(batchId) as number) ?? 0;
   }
 
   stemRows(jobId: string): StemRow[] {
@@ -422,9 +443,10 @@ export class JobStore {
       `update batches set done = (select count(*) from jobs where batch_id = @b and status = 'done'),
        failed = (select count(*) from jobs where batch_id = @b and status = 'failed') where id = @b`,
     ).run({ b: batchId });
-    const b = this.stmt(`select id, source_folder as sourceFolder, output_dir as outputDir, total, done, failed, skipped, created_at as createdAt from batches where id = ?`).get(batchId) as
-      | Batch
-      | undefined;
+    const b = this.stmt(
+      `select id, source_folder as sourceFolder, output_dir as outputDir, total, done, failed,
+       (select count(*) from jobs where batch_id = @b and status = 'canceled') as canceled, skipped, created_at as createdAt from batches where id = @b`,
+    ).get({ b: batchId }) as Batch | undefined;
     if (b) this.bus.emit('batch-updated', { ...b });
   }
 

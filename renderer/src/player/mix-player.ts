@@ -66,7 +66,9 @@ interface Chunk {
   buffers: Map<string, AudioBuffer> | null;
   loading: Promise<void> | null;
   abort: AbortController | null;
-  failed: boolean;
+  /** Consecutive failed or empty reads, and when the next try may start (ms, performance.now()). */
+  failures: number;
+  retryAt: number;
 }
 
 /** One stretch of song time scheduled on the context: [ctxStart, ctxStart + frames/(sr·rate)). */
@@ -343,7 +345,7 @@ export class MixPlayer {
   private chunkFor(index: number): Chunk {
     let c = this.chunks.get(index);
     if (!c) {
-      c = { index, start: index * this.chunkFrames, frames: 0, buffers: null, loading: null, abort: null, failed: false };
+      c = { index, start: index * this.chunkFrames, frames: 0, buffers: null, loading: null, abort: null, failures: 0, retryAt: 0 };
       this.chunks.set(index, c);
     }
     return c;
@@ -356,7 +358,7 @@ export class MixPlayer {
 
   private load(c: Chunk): void {
     const want = this.available(c);
-    if (c.loading || want <= 0 || c.frames >= want || c.failed) return;
+    if (c.loading || want <= 0 || c.frames >= want || performance.now() < c.retryAt) return;
     const abort = new AbortController();
     c.abort = abort;
     c.loading = (async () => {
@@ -365,7 +367,11 @@ export class MixPlayer {
         if (this.destroyed || abort.signal.aborted) return;
         // A short read on any track limits the chunk (every track must cover the same frames).
         const frames = Math.min(...data.map((d) => d[0]?.length ?? 0));
-        if (frames <= c.frames) return;
+        if (frames <= c.frames) {
+          // Nothing new yet (the server is a moment behind the ready edge we were told): try again soon.
+          c.retryAt = performance.now() + 300;
+          return;
+        }
         const buffers = new Map<string, AudioBuffer>();
         this.tracks.forEach((t, i) => {
           const chans = data[i];
@@ -375,10 +381,14 @@ export class MixPlayer {
         });
         c.buffers = buffers;
         c.frames = frames;
+        c.failures = 0;
       } catch (e) {
         if (abort.signal.aborted || this.destroyed) return;
-        c.failed = true;
-        this.o.onError?.(this.tracks.join(', '), e instanceof Error ? e.message : String(e));
+        // A stem can vanish for a moment (renamed into place when its job finishes): retry with
+        // a growing pause, and say so only when it keeps failing.
+        c.failures++;
+        c.retryAt = performance.now() + Math.min(5000, 250 * 2 ** c.failures);
+        if (c.failures === 3) this.o.onError?.(this.tracks.join(', '), e instanceof Error ? e.message : String(e));
       } finally {
         c.loading = null;
         c.abort = null;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DemixRemoteError, type Batch, type Job, type UploadOptions } from '../../../preload/contract.ts';
 import { createFakeApi } from '../testing/fake-api.ts';
 import { createDemixStore } from './store.ts';
-import { groupUploads, skipInFolder, type PickedFile } from './uploads.ts';
+import { droppedFiles, groupUploads, skipInFolder, type PickedFile } from './uploads.ts';
 
 const file = (name: string, size = 10) => new File([new Uint8Array(size)], name.split('/').pop()!);
 const picked = (rel: string, size = 10): PickedFile => ({ file: file(rel, size), relativePath: rel });
@@ -32,6 +32,40 @@ describe('grouping uploads', () => {
   });
 });
 
+describe('dropped files and folders', () => {
+  // Stand-ins for the browser's FileSystemEntry objects (File and Directory Entries API).
+  const fileEntry = (name: string) => ({ isFile: true, isDirectory: false, name, fullPath: `/${name}`, file: (ok: (f: File) => void) => ok(file(name)) });
+  const dirEntry = (name: string, children: unknown[]) => {
+    return {
+      isFile: false,
+      isDirectory: true,
+      name,
+      fullPath: `/${name}`,
+      createReader: () => {
+        // Chromium answers in chunks, then with an empty list.
+        const chunks = [children.slice(0, 2), children.slice(2), []];
+        return { readEntries: (ok: (e: unknown[]) => void) => ok(chunks.shift() ?? []) };
+      },
+    };
+  };
+  const item = (entry: unknown, f: File | null = null) => ({ kind: 'file', webkitGetAsEntry: () => entry, getAsFile: () => f });
+
+  it('walks dropped folders (every chunk of entries) and keeps their relative paths; plain files stay loose', async () => {
+    const album = dirEntry('Album', [fileEntry('01.flac'), dirEntry('cd2', [fileEntry('02.flac')]), fileEntry('cover.jpg'), fileEntry('03.flac')]);
+    const dt = { items: [item(album), item(fileEntry('single.mp3')), item(null, file('no-entry.wav'))], files: [] } as unknown as DataTransfer;
+    const got = await droppedFiles(dt);
+    expect(got.map((p) => p.relativePath).sort()).toEqual(['Album/01.flac', 'Album/03.flac', 'Album/cd2/02.flac', 'Album/cover.jpg', 'no-entry.wav', 'single.mp3']);
+    const { groups, skipped } = groupUploads(got);
+    expect(groups.find((g) => g.folder === 'Album')!.files.map((f) => f.relativePath)).toEqual(['Album/01.flac', 'Album/03.flac', 'Album/cd2/02.flac']);
+    expect(skipped).toBe(1);
+  });
+
+  it('falls back to dataTransfer.files when there are no items', async () => {
+    const dt = { items: [], files: [file('a.flac')] } as unknown as DataTransfer;
+    expect((await droppedFiles(dt)).map((p) => p.relativePath)).toEqual(['a.flac']);
+  });
+});
+
 describe('store.uploadFiles', () => {
   function setup() {
     const api = createFakeApi();
@@ -51,7 +85,7 @@ describe('store.uploadFiles', () => {
       added.push(req.uploadId);
       const files = sent.filter((s) => s.uploadId === req.uploadId);
       const folder = files[0].relativePath.includes('/') ? files[0].relativePath.split('/')[0] : null;
-      const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, skipped: 0, createdAt: 1 } : null;
+      const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: 1 } : null;
       const jobs = files.map(
         (f, i) =>
           ({

@@ -134,7 +134,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     const b = fake.batches.get(batchId);
     if (!b) return;
     const members = [...fake.jobs.values()].filter((j) => j.batchId === batchId);
-    const next = { ...b, done: members.filter((j) => j.status === 'done').length, failed: members.filter((j) => j.status === 'failed').length };
+    const next = { ...b, done: members.filter((j) => j.status === 'done').length, failed: members.filter((j) => j.status === 'failed').length, canceled: members.filter((j) => j.status === 'canceled').length };
     fake.batches.set(batchId, next);
     fake.emit('batch-updated', next);
   }
@@ -192,7 +192,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
         for (const p of req.paths as string[]) {
           const files = fake.folders.get(p);
           if (files) {
-            const batch: Batch = { id: `batch${++seq}`, sourceFolder: p, outputDir: fake.settings.outputDir, total: 0, done: 0, failed: 0, skipped: 0, createdAt: created++ };
+            const batch: Batch = { id: `batch${++seq}`, sourceFolder: p, outputDir: fake.settings.outputDir, total: 0, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: created++ };
             for (const f of files) {
               if (AUDIO.test(f)) jobs.push(newJob(`${p}/${f}`, batch));
               else rejected.push({ path: `${p}/${f}`, reason: 'not an audio file' });

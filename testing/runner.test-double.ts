@@ -3,10 +3,10 @@
  * to the fake engine worker, configured by DEMIX_TEST_RUNNER (JSON: dataDir, pollMs,
  * lockHeartbeatMs, lockStaleMs). It prints "ready runner" or "ready waiting" on stdout, obeys
  * "pause"/"resume" lines on stdin, and closes gracefully on SIGTERM.
- * Run: node --import tsx main/queue/runner.test-double.ts
+ * Run: node --import tsx testing/runner.test-double.ts
  */
 import readline from 'node:readline';
-import { createCore } from '../core.ts';
+import { createCore } from '../main/core.ts';
 import { FAKE_WORKER } from './test-harness.ts';
 
 const cfg = JSON.parse(process.env.DEMIX_TEST_RUNNER ?? '{}') as { dataDir: string; pollMs?: number; lockHeartbeatMs?: number; lockStaleMs?: number };

@@ -8,11 +8,11 @@
  */
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import type { Batch, EventName, EventPayload, Job, JobOptions, QueueState, Settings } from '../../preload/contract.ts';
-import { JobOptions as JobOptionsSchema, Settings as SettingsSchema } from '../../preload/contract.ts';
-import { CoreError } from '../core-error.ts';
-import type { ShellCore } from '../handlers.ts';
-import { defaultSettings } from '../settings.ts';
+import type { Batch, EventName, EventPayload, Job, JobOptions, QueueState, Settings } from '../preload/contract.ts';
+import { JobOptions as JobOptionsSchema, Settings as SettingsSchema } from '../preload/contract.ts';
+import { CoreError } from '../main/core-error.ts';
+import type { ShellCore } from '../main/handlers.ts';
+import { defaultSettings } from '../main/settings.ts';
 
 export interface FakeCore extends ShellCore {
   /** Every service call, in order: [method, ...args]. */
@@ -96,7 +96,7 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
     },
     seedDoneJob(init) {
       const job = makeJob({
-        id: init.id,
+        ...(init.id ? { id: init.id } : {}),
         inputPath: init.inputPath,
         outputDir: init.outputDir,
         status: 'done',
@@ -154,6 +154,10 @@ export function createFakeCore(opts: { dataDir: string }): FakeCore {
           throw new CoreError('CONFLICT', `Only failed or canceled jobs can be retried (this one is ${job.status}).`);
         }
         return update({ ...job, status: 'queued', error: null });
+      },
+      async ownsPath(p: string) {
+        calls.push(['ownsPath', p]);
+        return [...jobsById.values()].some((j) => j.inputPath === p || j.outputDir === p || j.stems.some((s) => s.path === p));
       },
       async remove(id, deleteFiles) {
         calls.push(['remove', id, deleteFiles]);

@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Job } from '../../preload/contract.ts';
-import { createCore, type Core, type CoreOptions } from '../core.ts';
+import type { Job } from '../preload/contract.ts';
+import { createCore, type Core, type CoreOptions } from '../main/core.ts';
 
 export const FAKE_WORKER = fileURLToPath(new URL('./fake-engine-worker.test-double.mjs', import.meta.url));
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export function tempDir(prefix = 'demix-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
