@@ -122,6 +122,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
   const program = new Command('demix')
     .description('Separate songs into stems (drums, bass, other, vocals) on your own machine.')
     .version(appVersion(), '-V, --version')
+    .option('--licenses', "print Demix's licence and the third-party notices (ffmpeg, Electron, ONNX Runtime, npm packages, model weights)")
     .configureOutput({
       writeOut: (s) => io.out.write(s),
       writeErr: (s) => io.err.write(s),
@@ -353,6 +354,13 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         setCode(1);
         return;
       }
+      // The UI is built (when missing or stale) once the port is ours and before anyone has the
+      // address: no request can see a half-built folder, and a busy port fails at once.
+      if (!o.rendererDir) {
+        const { ensureRenderer } = await import('./bridge/ensure-renderer.ts');
+        const { appRoot } = await import('./app-root.ts');
+        await ensureRenderer(appRoot(), (m) => io.err.write(`${m}\n`));
+      }
       io.out.write(`Demix is serving on ${bridge.url}\nOpen that address in a browser on this machine. Press Ctrl-C to stop.\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -386,6 +394,11 @@ export async function main(argv: string[], io: CliIO = { out: process.stdout, er
   });
   if (argv.length <= 2) {
     program.outputHelp();
+    return 0;
+  }
+  if (argv[2] === '--licenses') {
+    const [{ licensesText }, { appRoot }] = await Promise.all([import('./cli/licenses.ts'), import('./app-root.ts')]);
+    io.out.write(await licensesText(appRoot()));
     return 0;
   }
   try {

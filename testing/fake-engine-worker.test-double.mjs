@@ -53,7 +53,7 @@ const sleep = (ms) => {
   return sleepAsync(0);
 };
 const log = (line) => {
-  if (cfg.log) fs.appendFileSync(cfg.log, `${line}\n`);
+  if (cfg.log) fs.appendFileSync(cfg.log, cfg.logTimes ? `${line} ${process.pid} ${Date.now()}\n` : `${line}\n`);
 };
 
 async function run(msg) {

@@ -206,7 +206,7 @@ describe('startBridge', () => {
     try {
       const res = await fetch(`http://127.0.0.1:${b.port}/?token=${TOKEN}`);
       expect(res.status).toBe(503);
-      expect(await res.text()).toMatch(/npm run build/);
+      expect(await res.text()).toMatch(/could not build it: run `npm install`/);
     } finally {
       await b.close();
     }

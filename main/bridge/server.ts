@@ -19,7 +19,6 @@ import { createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { eventNames, type WireResult } from '../../preload/contract.ts';
 import { buildCsp } from '../csp.ts';
@@ -27,6 +26,7 @@ import { createHandlers, describeError, dispatch, type ShellCore } from '../hand
 import { splitMediaPath } from '../media.ts';
 import { serveMedia, wantsPcm } from '../media-pcm.ts';
 import { resolveStatic } from './static-files.ts';
+import { appRoot } from '../app-root.ts';
 import { handleUpload } from './upload-route.ts';
 
 export interface BridgeOptions {
@@ -59,7 +59,7 @@ const MAX_BODY = 16 * 1024 * 1024;
 
 
 export function defaultRendererDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
+  return path.join(appRoot(), 'dist', 'renderer');
 }
 
 function digest(s: string): Buffer {
@@ -184,7 +184,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
     const found = await resolveStatic(rendererDir, url.pathname);
     if (found.kind === 'not-built') {
-      return sendText(res, 503, `The Demix UI is not built (no ${found.indexPath}): run \`npm run build\`, then reload. The API under /api works without it.`);
+      return sendText(res, 503, `The Demix UI is not built (no ${found.indexPath}) and \`demix serve\` could not build it: run \`npm install\` (it builds the UI), then restart \`demix serve\`. The API under /api works without it.`);
     }
     if (found.kind === 'bad-path') return sendText(res, 400, 'Bad path.');
     if (found.kind === 'not-found') return sendText(res, 404, 'Not found.');

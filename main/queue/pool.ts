@@ -245,6 +245,8 @@ export class WorkerPool {
     for (const id of lost) {
       const e = this.inflight.get(id);
       if (!e || e.lost) continue;
+      // Canceled or removed (not taken over): checkExternal stops it the usual way.
+      if (this.o.backend.status(id) !== 'running') continue;
       e.lost = true;
       this.o.log?.(`demix: job ${id} is no longer this process's (another runner took it over); stopping it here`);
       if (e.canceled) continue;

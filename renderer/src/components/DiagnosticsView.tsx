@@ -3,6 +3,7 @@ import type { Diagnostics } from '../../../preload/contract.ts';
 import { useDemix } from '../context.tsx';
 import { providerLabel } from '../format.ts';
 import { Icon } from './Icon.tsx';
+import { LicensesPanel } from './LicensesPanel.tsx';
 
 /** "ffmpeg version 5.1.9-0+deb12u1 Copyright (c) …" → "5.1.9-0+deb12u1". */
 export function shortVersion(v: string | null): string | null {
@@ -131,6 +132,7 @@ export function DiagnosticsView() {
         <summary>Report text</summary>
         <pre aria-label="Report text">{diagnosticsReport(d)}</pre>
       </details>
+      <LicensesPanel />
     </section>
   );
 }
