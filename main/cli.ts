@@ -29,6 +29,8 @@ export interface CliIO extends WaitIO {
 }
 
 const dataDirOption = () => new Option('--data-dir <dir>', 'where the job database lives (default: DEMIX_DATA_DIR or the platform data folder)');
+const queueOption = () =>
+  new Option('--queue <url>', 'job queue: redis://[:password@]host:port[/db] (rediss:// for TLS) for `demix worker`s on any machine, or "embedded" (default: DEMIX_QUEUE, then the app setting, then embedded)');
 
 function parseBits(v: string): BitDepth {
   const map: Record<string, BitDepth> = { '16': 16, '24': 24, '32': 32, '32f': 32 };
@@ -51,8 +53,9 @@ function parseIntArg(min: number, max: number) {
   };
 }
 
-async function openCore(dataDir: string | undefined, io: CliIO, host: 'cli' | 'web', startQueue: boolean): Promise<Core> {
+async function openCore(dataDir: string | undefined, io: CliIO, host: 'cli' | 'web', startQueue: boolean, queue?: string): Promise<Core> {
   return createCore({
+    queueUrl: queue,
     dataDir: resolveDataDir(dataDir),
     host,
     appVersion: appVersion(),
@@ -63,6 +66,13 @@ async function openCore(dataDir: string | undefined, io: CliIO, host: 'cli' | 'w
 }
 
 function reportRunner(core: Core, io: CliIO): void {
+  const q = core.queueKind();
+  if (q.kind === 'redis') {
+    if (core.queue.state().workers === 0) {
+      io.err.write(`demix: no \`demix worker\` is connected to ${q.where} yet; the jobs wait there until one starts (demix worker --queue ${q.where}).\n`);
+    }
+    return;
+  }
   if (core.runner.isRunner()) return;
   const h = core.runner.holder();
   io.err.write(
@@ -134,6 +144,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(new Option('--clip-mode <mode>', 'rescale (default) scales a stem down if it would clip; clamp clips it').choices(['rescale', 'clamp']))
     .option('--model <id>', 'model id (see `demix doctor`)')
     .option('--excerpt <span>', 'separate only START-END of each file (seconds or m:ss, e.g. 60-90), into "<track> [START-END]"', parseExcerpt)
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (paths: string[], o) => {
       const started = Date.now();
@@ -158,7 +169,7 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         setCode(1);
         return;
       }
-      const core = await openCore(o.dataDir, io, 'cli', true);
+      const core = await openCore(o.dataDir, io, 'cli', true, o.queue);
       try {
         reportRunner(core, io);
         const res = await core.jobs.addPaths(paths, {
@@ -196,9 +207,10 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .addOption(new Option('--status <status>', 'only jobs with this status').choices(JobStatus.options))
     .option('--limit <n>', 'at most this many', parseIntArg(1, 10_000), 50)
     .option('--json', 'print JSON (the contract Job shape)')
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (o) => {
-      const core = await openCore(o.dataDir, io, 'cli', false);
+      const core = await openCore(o.dataDir, io, 'cli', false, o.queue);
       try {
         const res = core.jobs.list({ status: o.status ? [o.status] : undefined, limit: o.limit, offset: 0 });
         if (o.json) {
@@ -211,7 +223,8 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
         }
         for (const j of res.jobs) {
           const pct = j.status === 'running' ? ` ${Math.round(j.progress * 100)}%` : '';
-          const detail = j.status === 'failed' ? (j.error?.message ?? '') : j.status === 'done' ? (j.outputDir ?? '') : '';
+          const where = j.workerHost && (j.status === 'running' || j.status === 'done') ? ` [${j.workerHost}]` : '';
+          const detail = (j.status === 'failed' ? (j.error?.message ?? '') : j.status === 'done' ? (j.outputDir ?? '') : '') + where;
           io.out.write(`${j.id}  ${(j.status + pct).padEnd(12)} ${truncate(j.name, 40).padEnd(40)}  ${fmtMusic(j).padEnd(18)}  ${detail}\n`);
         }
         if (res.total > res.jobs.length) io.out.write(`(${res.jobs.length} of ${res.total}; use --limit)\n`);
@@ -226,12 +239,13 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .argument('[id]', 'job id (see `demix jobs`)')
     .option('--failed', 'retry every failed job')
     .option('--no-wait', 'only re-queue; do not wait')
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (id: string | undefined, o) => {
       if (!id && !o.failed) throw new InvalidArgumentError('retry needs a job id (see `demix jobs`) or --failed');
       if (id && o.failed) throw new InvalidArgumentError('retry takes a job id or --failed, not both');
       const started = Date.now();
-      const core = await openCore(o.dataDir, io, 'cli', o.wait !== false);
+      const core = await openCore(o.dataDir, io, 'cli', o.wait !== false, o.queue);
       try {
         const ids = id ? [id] : core.jobs.list({ status: ['failed'], limit: 10_000, offset: 0 }).jobs.map((j) => j.id);
         if (!ids.length) {
@@ -252,9 +266,10 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .command('cancel')
     .description('cancel a queued or running job')
     .argument('<id>', 'job id (see `demix jobs`)')
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (id: string, o) => {
-      const core = await openCore(o.dataDir, io, 'cli', false);
+      const core = await openCore(o.dataDir, io, 'cli', false, o.queue);
       try {
         const j = core.jobs.cancel(id);
         io.out.write(`Canceled ${j.name}.\n`);
@@ -268,9 +283,10 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .description('remove finished job records (done, failed, canceled); stems stay on disk unless --stems')
     .option('--stems', 'also delete the stem files of those jobs')
     .addOption(new Option('--status <status>', 'only jobs with this status').choices(['done', 'failed', 'canceled']))
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (o) => {
-      const core = await openCore(o.dataDir, io, 'cli', false);
+      const core = await openCore(o.dataDir, io, 'cli', false, o.queue);
       try {
         const statuses = o.status ? [o.status] : (['done', 'failed', 'canceled'] as const);
         const n = core.jobs.clean({ statuses: [...statuses], deleteFiles: !!o.stems });
@@ -316,10 +332,11 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
     .option('--port <n>', 'port (default: a free one)', parseIntArg(0, 65535), 0)
     .option('--token <token>', 'access token (default: DEMIX_BRIDGE_TOKEN or a random one)')
     .option('--renderer-dir <dir>', 'built renderer to serve (default: dist/renderer)')
+    .addOption(queueOption())
     .addOption(dataDirOption())
     .action(async (o) => {
       const { startBridge } = await import('./bridge/server.ts');
-      const core = await openCore(o.dataDir, io, 'web', true);
+      const core = await openCore(o.dataDir, io, 'web', true, o.queue);
       reportRunner(core, io);
       let bridge: Awaited<ReturnType<typeof startBridge>>;
       try {
@@ -351,6 +368,19 @@ export function buildProgram(io: CliIO, setCode: (c: number) => void): Command {
       });
       await bridge.close();
       await core.close();
+    });
+
+  program
+    .command('worker')
+    .description('run jobs headless: from a Redis queue (any number of machines), or this database\'s embedded queue')
+    .addOption(queueOption())
+    .option('--concurrency <n>', 'jobs at once on this machine (each holds one model session, ~4-5 GB on CPU)', parseIntArg(1, 64), 1)
+    .addOption(new Option('--device <device>', 'execution provider on this machine (default: each job\'s own)').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']))
+    .option('--path-map <FROM=TO>', 'the submitters\' path prefix FROM is TO on this machine (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(dataDirOption())
+    .action(async (o) => {
+      const { runWorkerCommand } = await import('./cli/worker.ts');
+      setCode(await runWorkerCommand(o, io, (startQueue) => openCore(o.dataDir, io, 'cli', startQueue, 'embedded')));
     });
 
   return program;

@@ -25,9 +25,9 @@ import { createMediaService } from './media-service.ts';
 import { MediaThread } from './media-thread.ts';
 import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
-import { RunnerLock, type LockHolder } from './queue/lock.ts';
-import { WorkerPool, removePartials } from './queue/pool.ts';
-import { SqliteQueueBackend } from './queue/sqlite-backend.ts';
+import type { LockHolder } from './queue/lock.ts';
+import { EmbeddedQueue } from './queue/embedded-queue.ts';
+import { chooseQueueUrl, type JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
 import { openDatabase } from './store/db.ts';
 import { JobStore } from './store/job-store.ts';
@@ -52,6 +52,11 @@ export interface CoreOptions {
   onWarning?: (message: string) => void;
   /** Milliseconds between checks for work added by other processes (default 1000). */
   pollMs?: number;
+  /**
+   * The queue: undefined/null for the embedded queue (default), or a Redis URL
+   * (redis://[:password@]host:port[/db], rediss:// for TLS) for BullMQ workers on any machine.
+   */
+  queueUrl?: string | null;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
   /** CPU cores the workers share (default: os.availableParallelism()). */
@@ -103,6 +108,8 @@ export interface Core {
     /** The other process holding the lock, when this core is not the runner. */
     holder(): LockHolder | null;
   };
+  /** Which queue runs the jobs: the embedded one or Redis (and where). */
+  queueKind(): { kind: 'embedded' | 'redis'; where: string };
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
@@ -112,36 +119,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const { db, sqlite } = openDatabase(dbPath, { onWarning: warn });
   const bus = new Bus();
   const store = new JobStore(db, bus);
-  // ---- single runner: the lock's owner token also marks the running jobs this core owns ----
-  const lock = new RunnerLock(
-    sqlite,
-    () => {
-      warn('Another Demix process took over the job queue; this one stops its running jobs (they go back to the queue) and starts no more.');
-      void pool.relinquish();
-    },
-    { heartbeatMs: opts.lockHeartbeatMs, staleMs: opts.lockStaleMs },
-  );
-  const backend = new SqliteQueueBackend(store, bus, lock.owner);
-  // The pool's callbacks reach services created below; they run only once the queue starts.
-  const pool = new WorkerPool({
-    backend,
-    workerScript: opts.workerScript ?? engineWorkerPath(),
-    size: () => settingsStore.get().concurrency,
-    prepare: (job) => service.prepare(job),
-    onChange: () => scheduleState(),
-    emitProgress: (job) => {
-      bus.emit('job-updated', job);
-    },
-    onProvider: (job, provider, fallbackReason) => {
-      store.setProvider(job.id, provider, fallbackReason);
-      bus.emit('job-updated', job);
-    },
-    cancelGraceMs: opts.cancelGraceMs,
-    cores: opts.cores ? () => opts.cores! : undefined,
-    log: (m) => warn(m),
-  });
-  const settingsStore = new SettingsStore(db, () => pool.pump());
-  const service = new JobsService(store, backend, () => settingsStore.get(), () => pool.pump());
+  let queue: JobQueue;
+  const settingsStore = new SettingsStore(db, () => queue.pump());
+  const service = new JobsService(store, () => queue, () => settingsStore.get());
   // liveJob: a running job's in-memory progress (its ready position) is fresher than the row.
   const media = createMediaService({ db, store, thread: new MediaThread(opts.mediaWorkerScript), liveJob: (id) => core.jobs.get(id) });
 
@@ -155,13 +135,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     const activeCount = c.queued + c.running;
     if (activeCount === 0) finishedSinceIdle = 0;
     let runningProgress = 0;
-    for (const id of active) runningProgress += pool.runningJob(id)?.progress ?? 0;
+    for (const id of active) runningProgress += queue.live(id)?.progress ?? 0;
     const denom = finishedSinceIdle + activeCount;
     return {
-      paused: pool.paused,
+      paused: queue.paused,
       queued: c.queued,
       running: c.running,
-      workers: pool.workers,
+      workers: queue.workers(),
       overallProgress: denom === 0 ? null : Math.min(1, (finishedSinceIdle + runningProgress) / denom),
     };
   };
@@ -183,33 +163,41 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     scheduleState();
   });
 
-  let holder: LockHolder | null = null;
-  let lockTimer: NodeJS.Timeout | null = null;
-  /**
-   * Running jobs nobody runs any more go back to the queue: no owner, the runner this one took
-   * the lock from (dead, or silent for longer than the lock's stale time), or a job heartbeat
-   * older than that. A live runner's jobs are never taken from under it.
-   */
-  const recover = () => {
-    for (const r of store.orphanedRunning(lock.owner, lock.previousOwner ? [lock.previousOwner] : [], lock.staleMs)) {
-      removePartials(r.outputDir);
-      store.requeue(r.id);
+  // --queue / CoreOptions.queueUrl, then DEMIX_QUEUE, then the app setting; embedded by default.
+  const fromSetting = opts.queueUrl === undefined && !process.env.DEMIX_QUEUE;
+  const queueUrl = chooseQueueUrl(opts.queueUrl, settingsStore.get().queueUrl);
+  let embeddedPaused = false;
+  if (queueUrl) {
+    const { openRedisQueue } = await import('./queue/redis-queue.ts');
+    try {
+      queue = await openRedisQueue({ url: queueUrl, store, bus, warn, onChange: scheduleState, follow: opts.startQueue !== false });
+    } catch (e) {
+      if (!fromSetting) {
+        sqlite.close();
+        throw e;
+      }
+      // The app's setting names a Redis that does not answer: keep the app usable, run nothing here.
+      warn(`${(e as Error).message} Jobs stay queued on this machine (paused) until the queue setting is fixed.`);
+      embeddedPaused = true;
     }
-  };
-  const tryRun = (): boolean => {
-    if (closed) return false;
-    holder = lock.tryAcquire();
-    if (holder) return false;
-    if (lockTimer) clearInterval(lockTimer);
-    lockTimer = null;
-    recover();
-    pool.start(opts.pollMs ?? 1000);
-    scheduleState();
-    return true;
-  };
-  if (opts.startQueue !== false && !tryRun()) {
-    lockTimer = setInterval(() => tryRun(), 2000);
-    lockTimer.unref();
+  }
+  if (!queue!) {
+    queue = new EmbeddedQueue({
+      store,
+      sqlite,
+      bus,
+      settings: () => settingsStore.get(),
+      prepare: (job, run) => service.prepare(job, run),
+      workerScript: opts.workerScript ?? engineWorkerPath(),
+      pollMs: opts.pollMs,
+      startQueue: embeddedPaused ? false : opts.startQueue,
+      cancelGraceMs: opts.cancelGraceMs,
+      cores: opts.cores,
+      lockHeartbeatMs: opts.lockHeartbeatMs,
+      lockStaleMs: opts.lockStaleMs,
+      onChange: scheduleState,
+      warn,
+    });
   }
 
   // ---- following work done by other processes (another runner, a CLI adding or canceling jobs) ----
@@ -217,12 +205,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     sqlite,
     store,
     bus,
-    isRunningHere: (id) => pool.isRunningHere(id),
+    isRunningHere: (id) => !!queue.live(id),
     pollMs: opts.pollMs ?? 1000,
-    // The runner also requeues jobs whose owner stopped (another process died mid-job).
-    onTick: () => {
-      if (lock.isHeld) recover();
-    },
+    // The embedded queue's runner also requeues jobs whose owner stopped (another process died mid-job).
+    onTick: () => queue.maintain(),
   });
 
   // ---- browser uploads: originals live while their job does ----
@@ -270,8 +256,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       electronVersion: process.versions.electron ?? null,
       ffmpeg: eng.ffmpeg,
       models: eng.models,
-      providers: { available: eng.providers.available, inUse: [...pool.providers], fallbackReasons: [...pool.fallbackReasons] },
-      workers: pool.plan(),
+      providers: { available: eng.providers.available, inUse: queue.providers(), fallbackReasons: queue.fallbackReasons() },
+      workers: queue.plan(),
       databasePath: dbPath,
       dataDir,
     };
@@ -289,29 +275,29 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       list: (req) => {
         const { jobs, total } = store.list(req);
         // Running jobs: the in-memory progress is fresher than the persisted one.
-        const fresh = jobs.map((j) => (j.status === 'running' ? (pool.runningJob(j.id) ? { ...j, ...pick(pool.runningJob(j.id)!) } : j) : j));
+        const fresh = jobs.map((j) => (j.status === 'running' ? (queue.live(j.id) ? { ...j, ...pick(queue.live(j.id)!) } : j) : j));
         const batchIds = [...new Set(jobs.map((j) => j.batchId).filter((b): b is string => !!b))];
         return { jobs: fresh, batches: store.batches(batchIds), total };
       },
       get: (id) => {
         const j = store.get(id);
-        const live = j.status === 'running' ? pool.runningJob(id) : null;
+        const live = j.status === 'running' ? queue.live(id) : null;
         return live ? { ...j, ...pick(live) } : j;
       },
-      cancel: (id) => service.cancel(id, (x) => pool.cancel(x)),
+      cancel: (id) => service.cancel(id),
       retry: (id) => service.retry(id),
       remove: async (id, deleteFiles) => {
         const original = uploadedInput(id);
-        await service.remove(id, deleteFiles, { cancel: (x) => pool.cancel(x), whenStopped: (x) => pool.whenStopped(x) });
+        await service.remove(id, deleteFiles);
         dropOriginal(original);
       },
-      reorder: (id, beforeId) => store.reorder(id, beforeId),
+      reorder: (id, beforeId) => queue.reorder(id, beforeId),
       peaks: (id, stem, buckets) => media.peaks(id, stem, buckets),
       exportMixdown: (req) => media.exportMixdown(req),
       mediaPath: (id, stem) => media.mediaPath(id, stem),
       ownsPath: (p) => media.ownsPath(p),
       getMany: (ids) => store.getMany(ids).map((j) => {
-        const live = j.status === 'running' ? pool.runningJob(j.id) : null;
+        const live = j.status === 'running' ? queue.live(j.id) : null;
         return live ? { ...j, ...pick(live) } : j;
       }),
       clean: ({ statuses, deleteFiles }) => {
@@ -328,14 +314,13 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     queue: {
       pause: () => {
-        pool.paused = true;
+        queue.pause();
         const s = queueState();
         bus.emit('queue-state', s);
         return s;
       },
       resume: () => {
-        pool.paused = false;
-        pool.pump();
+        queue.resume();
         const s = queueState();
         bus.emit('queue-state', s);
         return s;
@@ -344,16 +329,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     settings: { get: () => settingsStore.get(), set: (patch) => settingsStore.set(patch) },
     diagnostics,
-    runner: { isRunner: () => lock.isHeld, holder: () => holder },
+    runner: { isRunner: () => queue.isRunner(), holder: () => queue.holder() },
+    queueKind: () => ({ kind: queue.kind, where: queue.where }),
     close: async () => {
       if (closed) return;
       closed = true;
-      if (lockTimer) clearInterval(lockTimer);
       if (stateTimer) clearTimeout(stateTimer);
       observer.close();
-      await pool.close();
+      await queue.close();
       await media.close();
-      lock.release();
       sqlite.close();
     },
   };

@@ -13,9 +13,10 @@ import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
 import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
-import { FRESH_RUN, optionsKey, type JobStore, type NewBatchRow, type NewJobRow } from './store/job-store.ts';
+import { optionsKey, type JobStore } from './store/job-store.ts';
 import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
 import type { QueueBackend } from './queue/backend.ts';
+import type { EnqueueBatch, EnqueueJob, JobQueue } from './queue/queue.ts';
 import { removePartials, type PrepareResult } from './queue/pool.ts';
 
 /** Job options as accepted by the core: the contract's options plus an output root override. */
@@ -162,9 +163,9 @@ interface Candidate {
 export class JobsService {
   constructor(
     private readonly store: JobStore,
-    private readonly backend: QueueBackend,
+    /** Every queue operation goes through the queue (embedded or Redis). */
+    private readonly queue: () => JobQueue,
     private readonly settings: () => Settings,
-    private readonly pump: () => void,
   ) {}
 
   resolveOptions(opts: AddOptions = {}): { options: JobOptions; outputRoot: string } {
@@ -264,7 +265,6 @@ export class JobsService {
       loose.splice(0, loose.length, ...ok);
     }
     const key = excerptKey(optionsKey(options), excerpt);
-    const optionsJson = JSON.stringify(options);
     const usedDirs = new Set<string>();
     const existingIds: string[] = [];
     // Uploaded files: hashed now, so a re-upload of the same song shares the first upload's
@@ -280,7 +280,7 @@ export class JobsService {
       }
     }
 
-    const build = (c: Candidate, relative: string | null): NewJobRow | null => {
+    const build = (c: Candidate, relative: string | null): EnqueueJob | null => {
       const f = c.file;
       // Two inputs with the same track name (song.mp3 + song.wav, a/song.flac + b/song.flac): each
       // gets its own folder, never one another job (of this call or an earlier one) writes into.
@@ -305,26 +305,22 @@ export class JobsService {
         inputPath: f.path,
         inputSize: f.size,
         inputMtimeMs: Math.round(f.mtimeMs),
-        modelId: options.modelId,
-        options: optionsJson,
-        optionsKey: key,
-        status: 'queued',
+        options,
         createdAt: now,
         outputRoot,
         outputDir: outDir,
         batchId: c.batchId,
         relativePath: relative,
         priority: opts?.priority ?? 0,
-        excerptStart: excerpt?.startSec ?? null,
-        excerptEnd: excerpt?.endSec ?? null,
+        excerpt,
         ...(opts?.uploaded ? { uploaded: true, inputHash: hash } : {}),
       };
     };
 
     // Per-file checks and inserts yield to the event loop regularly, and inserts go in
     // transactions of at most INSERT_CHUNK rows: a 2,000-file folder never freezes the core.
-    const buildAll = async (cands: Candidate[], relative: (c: Candidate) => string | null): Promise<NewJobRow[]> => {
-      const rows: NewJobRow[] = [];
+    const buildAll = async (cands: Candidate[], relative: (c: Candidate) => string | null): Promise<EnqueueJob[]> => {
+      const rows: EnqueueJob[] = [];
       for (let i = 0; i < cands.length; i++) {
         if (i > 0 && i % YIELD_EVERY === 0) await yieldToLoop();
         const r = build(cands[i], relative(cands[i]));
@@ -332,11 +328,11 @@ export class JobsService {
       }
       return rows;
     };
-    const enqueueChunked = async (batch: NewBatchRow | null, rows: NewJobRow[]) => {
+    const enqueueChunked = async (batch: EnqueueBatch | null, rows: EnqueueJob[]) => {
       let first = true;
       for (let i = 0; i < rows.length || (first && batch); i += INSERT_CHUNK) {
         if (!first) await yieldToLoop();
-        const res = this.backend.enqueue(first ? batch : null, rows.slice(i, i + INSERT_CHUNK));
+        const res = this.queue().enqueue(first ? batch : null, rows.slice(i, i + INSERT_CHUNK));
         first = false;
         jobs.push(...res.jobs);
         if (res.batch) batches.push(res.batch);
@@ -352,7 +348,6 @@ export class JobsService {
     const looseRows = await buildAll(loose, () => null);
     if (looseRows.length) await enqueueChunked(null, looseRows);
     if (existingIds.length) jobs.push(...this.store.getMany(existingIds));
-    if (jobs.length) this.pump();
     return { jobs, batches, rejected };
   }
 
@@ -418,20 +413,20 @@ export class JobsService {
    * Runs before the engine: the input must still be there; the content hash may find a finished
    * identical job (cache: its stems are linked or copied); the output folder must be creatable.
    */
-  async prepare(job: Job): Promise<PrepareResult> {
+  async prepare(job: Job, run: Pick<QueueBackend, 'fail' | 'complete'>): Promise<PrepareResult> {
     let st: fs.Stats;
     try {
       st = await fs.promises.stat(job.inputPath);
     } catch {
-      this.backend.fail(job.id, { code: 'INPUT_NOT_FOUND', message: `${job.inputPath} is gone (moved or deleted after it was added): put it back or add it again.` });
+      run.fail(job.id, { code: 'INPUT_NOT_FOUND', message: `${job.inputPath} is gone (moved or deleted after it was added): put it back or add it again.` });
       return { run: false };
     }
     if (!st.isFile()) {
-      this.backend.fail(job.id, { code: 'INPUT_IS_FOLDER', message: `${job.inputPath} is not a file.` });
+      run.fail(job.id, { code: 'INPUT_IS_FOLDER', message: `${job.inputPath} is not a file.` });
       return { run: false };
     }
     if (st.size === 0) {
-      this.backend.fail(job.id, { code: 'INPUT_EMPTY', message: `${job.name} is empty (0 bytes): the file is damaged or was not copied completely; use another copy.` });
+      run.fail(job.id, { code: 'INPUT_EMPTY', message: `${job.name} is empty (0 bytes): the file is damaged or was not copied completely; use another copy.` });
       return { run: false };
     }
     const outDir = job.outputDir!;
@@ -445,7 +440,7 @@ export class JobsService {
     try {
       makeDirs(outDir);
     } catch (e) {
-      this.backend.fail(job.id, outputError(e, outDir));
+      run.fail(job.id, outputError(e, outDir));
       return { run: false };
     }
     if (hash) {
@@ -453,7 +448,7 @@ export class JobsService {
       if (hit) {
         try {
           const stems = await materializeStems(hit, outDir);
-          this.backend.complete(job.id, {
+          run.complete(job.id, {
             stems,
             durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0,
             provider: 'cache',
@@ -465,7 +460,7 @@ export class JobsService {
           // Could not reuse (e.g. cross-device copy failed for space): fall back to separating.
           const info = outputError(e, outDir);
           if (info.code === 'DISK_FULL') {
-            this.backend.fail(job.id, info);
+            run.fail(job.id, info);
             return { run: false };
           }
         }
@@ -475,14 +470,13 @@ export class JobsService {
     return { run: true };
   }
 
-  cancel(id: string, poolCancel: (id: string) => void): Job {
+  cancel(id: string): Job {
     const job = this.store.get(id);
     if (job.status !== 'queued' && job.status !== 'running') {
       throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only queued or running jobs can be canceled.`);
     }
-    const updated = this.backend.cancel(id);
+    const updated = this.queue().cancel(id);
     if (!updated) return this.cancelRaced(id);
-    if (job.status === 'running') poolCancel(id);
     return updated;
   }
 
@@ -496,9 +490,8 @@ export class JobsService {
     if (job.status !== 'failed' && job.status !== 'canceled') {
       throw new CoreError('CONFLICT', `Job ${job.name} is ${job.status}; only failed or canceled jobs can be retried.`);
     }
-    const updated = this.store.transition(id, ['failed', 'canceled'], 'queued', FRESH_RUN);
+    const updated = this.queue().retry(id);
     if (!updated) throw new CoreError('CONFLICT', `Job ${job.name} changed state meanwhile; try again.`);
-    this.pump();
     return updated;
   }
 
@@ -507,13 +500,9 @@ export class JobsService {
    * nothing it writes afterwards is left behind without a record; then the record goes (and its
    * files when asked).
    */
-  async remove(id: string, deleteFiles: boolean, stop: { cancel: (id: string) => void; whenStopped: (id: string) => Promise<void> }): Promise<void> {
+  async remove(id: string, deleteFiles: boolean): Promise<void> {
     const job = this.store.get(id);
-    if (job.status === 'running' || job.status === 'queued') {
-      this.backend.cancel(id);
-      stop.cancel(id);
-      await stop.whenStopped(id);
-    }
+    if (job.status === 'running' || job.status === 'queued') await this.queue().forget(id);
     if (!this.store.row(id)) return; // removed meanwhile by someone else
     this.removeRecord(id, deleteFiles);
   }

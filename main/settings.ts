@@ -20,6 +20,7 @@ export function defaultSettings(): Settings {
     device: 'auto',
     // Each worker holds one model session (~4-5 GB on CPU) and uses every core: one at a time.
     concurrency: 1,
+    queueUrl: null,
     maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
   };
 }

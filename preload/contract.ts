@@ -119,6 +119,8 @@ export const Job = z.object({
   createdAt: z.number().int(),
   startedAt: z.number().int().nullable(),
   finishedAt: z.number().int().nullable(),
+  /** Host of the worker that runs or ran the job (distributed queue: `demix worker` on another machine). */
+  workerHost: z.string().nullable().optional(),
   /**
    * Progressive output: frames per stem already final while the job runs (the media service serves
    * exactly this prefix of each stem); null/absent when not running or nothing is final yet.
@@ -165,6 +167,16 @@ export const Settings = z.object({
   device: DeviceChoice,
   /** Worker threads separating at once (each holds one model session, ~4-5 GB on CPU). */
   concurrency: z.number().int().min(1).max(8),
+  /**
+   * Job queue: null = embedded (this machine), or a Redis URL (redis://[:password@]host:port[/db],
+   * rediss:// for TLS) served by `demix worker` processes on any machine. Applies at the next start.
+   */
+  queueUrl: z
+    .string()
+    .max(2048)
+    .regex(/^rediss?:\/\/\S+$/, 'use redis://[:password@]host:port[/db] or rediss://…')
+    .nullable()
+    .default(null),
   /** Largest file the browser may upload to `demix serve`, in bytes (default 2 GiB). */
   maxUploadBytes: z.number().int().min(1024).max(Number.MAX_SAFE_INTEGER),
 });

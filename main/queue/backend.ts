@@ -1,9 +1,9 @@
 /**
- * The queue's small interface. The local backend is the SQLite job store (sqlite-backend.ts);
- * a distributed one (e.g. BullMQ on Redis) can implement the same methods without touching the
- * worker pool, the services, the CLI or the bridge.
+ * What the embedded queue's worker pool (pool.ts) needs from the store it runs jobs from: claim,
+ * progress, complete/fail. Implemented by the SQLite job store (sqlite-backend.ts). The queue
+ * interface everything above uses is JobQueue (queue.ts).
  */
-import type { Batch, Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
+import type { Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
 import type { JobAnalysis, NewBatchRow, NewJobRow } from '../store/job-store.ts';
 
@@ -25,8 +25,6 @@ export interface CompleteResult {
 }
 
 export interface QueueBackend {
-  /** Adds jobs (and their batch) atomically. */
-  enqueue(batch: NewBatchRow | null, jobs: NewJobRow[]): { jobs: Job[]; batch: Batch | null };
   /** Takes the next queued job and marks it running, or null when none is waiting. */
   claim(): Job | null;
   /** Persists progress; false when the job is no longer running (canceled or removed elsewhere). */

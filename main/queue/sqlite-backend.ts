@@ -1,6 +1,6 @@
 import type { Job, JobError, JobStatus } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
-import type { JobStore, NewBatchRow, NewJobRow } from '../store/job-store.ts';
+import type { JobStore } from '../store/job-store.ts';
 import type { CompleteResult, ProgressUpdate, QueueBackend } from './backend.ts';
 
 /** The local queue backend: the SQLite job store. */
@@ -15,9 +15,6 @@ export class SqliteQueueBackend implements QueueBackend {
     private readonly owner: string | null = null,
   ) {}
 
-  enqueue(batch: NewBatchRow | null, jobs: NewJobRow[]) {
-    return this.store.insert(batch, jobs);
-  }
   claim(): Job | null {
     return this.store.claimNext(this.owner);
   }

@@ -87,6 +87,7 @@ export function rowToJob(r: JobRow, stemRows: StemRow[]): Job {
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    workerHost: r.workerHost ?? null,
     readySamples: r.status === 'running' ? (r.readySamples ?? null) : null,
     excerpt: r.excerptStart != null && r.excerptEnd != null ? { startSec: r.excerptStart, endSec: r.excerptEnd } : null,
   };
@@ -141,8 +142,8 @@ const JOB_COLUMNS = `id, name, input_path as inputPath, input_hash as inputHash,
   error_code as errorCode, error_message as errorMessage, priority, attempts, created_at as createdAt,
   started_at as startedAt, finished_at as finishedAt, output_root as outputRoot, output_dir as outputDir,
   batch_id as batchId, relative_path as relativePath, duration_sec as durationSec, fallback_reason as fallbackReason,
-  ready_samples as readySamples, excerpt_start as excerptStart, excerpt_end as excerptEnd, bpm, musical_key as musicalKey,
-  key_confidence as keyConfidence, beats, input_peaks as inputPeaks`;
+  worker_host as workerHost, remote_id as remoteId, ready_samples as readySamples, excerpt_start as excerptStart,
+  excerpt_end as excerptEnd, bpm, musical_key as musicalKey, key_confidence as keyConfidence, beats, input_peaks as inputPeaks`;
 const STEM_COLUMNS = `id, job_id as jobId, name, kind, path, format, duration_sec as durationSec, peaks`;
 /** Without the cached peaks blobs (listing thousands of jobs must not read megabytes of waveforms). */
 const JOB_COLUMNS_LIGHT = JOB_COLUMNS.replace(', input_peaks as inputPeaks', ', null as inputPeaks');
@@ -283,9 +284,9 @@ export class JobStore {
     // A raw prepared statement: drizzle's query building costs ~0.3 ms per row, too much for 1,000-file folders.
     const ins = this.stmt(
       `insert into jobs (id, name, input_path, input_size, input_mtime_ms, model_id, options, options_key, status, priority,
-        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, excerpt_start, excerpt_end)
+        created_at, output_root, output_dir, batch_id, relative_path, uploaded, input_hash, excerpt_start, excerpt_end, remote_id)
        values (@id, @name, @inputPath, @inputSize, @inputMtimeMs, @modelId, @options, @optionsKey, @status, @priority,
-        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @excerptStart, @excerptEnd)`,
+        @createdAt, @outputRoot, @outputDir, @batchId, @relativePath, @uploaded, @inputHash, @excerptStart, @excerptEnd, @remoteId)`,
     );
     this.db.transaction((tx) => {
       if (batch) tx.insert(batches).values(batch).run();
@@ -299,6 +300,7 @@ export class JobStore {
           excerptStart: null,
           excerptEnd: null,
           inputHash: null,
+          remoteId: null,
           ...r,
           uploaded: r.uploaded ? 1 : 0,
         });
@@ -365,6 +367,26 @@ export class JobStore {
 
   setProvider(id: string, provider: string, fallbackReason: string | null = null): void {
     this.db.update(jobs).set({ provider, fallbackReason }).where(eq(jobs.id, id)).run();
+  }
+
+  /** Distributed queue: the job's id in the remote queue (BullMQ). */
+  setRemoteId(id: string, remoteId: string | null): void {
+    this.stmt('update jobs set remote_id = ? where id = ?').run(remoteId, id);
+  }
+
+  /** Distributed queue: the worker host (and provider, once known) of a running or finished job. */
+  setWorker(id: string, host: string | null, provider: string | null): void {
+    this.stmt('update jobs set worker_host = ?, provider = coalesce(?, provider) where id = ?').run(host, provider, id);
+  }
+
+  /** Local jobs mirrored from a remote queue: id, status and remote id of the queued and running ones. */
+  remoteActive(): { id: string; status: JobStatus; remoteId: string | null; attempts: number }[] {
+    return this.stmt(`select id, status, remote_id as remoteId, attempts from jobs where status in ('queued', 'running')`).all() as {
+      id: string;
+      status: JobStatus;
+      remoteId: string | null;
+      attempts: number;
+    }[];
   }
 
   /** running → done, with its stems, in one transaction. */

@@ -279,6 +279,7 @@ export function JobRow({ job, queued }: { job: Job; queued: Job[] }) {
               {job.fallbackReason && <> (fallback: {job.fallbackReason})</>}
             </span>
           )}
+          {job.workerHost && (job.status === 'running' || job.status === 'done') && <span title="Worker (distributed queue)">@ {job.workerHost}</span>}
           {job.status === 'done' && job.stems.length > 0 && <span>{job.stems.length} stems · {job.options.format.toUpperCase()}</span>}
           <span className="job-model">{job.options.modelId}</span>
         </div>

@@ -177,6 +177,23 @@ export function SettingsView() {
                 />
               </Field>
             )}
+            <Field
+              id="queueUrl"
+              label="Queue"
+              error={errors.queueUrl}
+              help="Empty: this machine separates. A Redis address (redis://:password@host:6379) hands jobs to `demix worker` processes on any machine. Applies at the next start."
+            >
+              <input
+                id="queueUrl"
+                type="text"
+                placeholder="this machine"
+                value={draft.queueUrl ?? ''}
+                onChange={(e) => set('queueUrl', e.target.value.trim() === '' ? null : e.target.value.trim())}
+                spellCheck={false}
+                aria-invalid={!!errors.queueUrl}
+                aria-describedby="queueUrl-help"
+              />
+            </Field>
           </div>
         </Card>
 

@@ -73,6 +73,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       shifts: 0,
       device: 'auto',
       concurrency: 1,
+      queueUrl: null,
       maxUploadBytes: 2 * 1024 * 1024 * 1024,
     },
 
