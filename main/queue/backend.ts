@@ -5,7 +5,7 @@
  */
 import type { Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
 import type { Bus } from '../bus.ts';
-import type { JobAnalysis, NewBatchRow, NewJobRow } from '../store/job-store.ts';
+import type { JobAnalysis } from '../store/job-store.ts';
 
 export interface ProgressUpdate {
   progress: number;
