@@ -71,13 +71,13 @@ beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'demix-media-pcm-'));
   out = path.join(root, 'out', 'song');
   mkdirSync(out, { recursive: true });
-  // A running 16-bit job: the engine's float data goes to <stem>.wav.raw.partial.
-  writeFileSync(path.join(out, 'drums.wav.raw.partial'), Buffer.from(floats.buffer));
+  // A running 16-bit job: the engine's float data goes to <stem>.wav.raw.<run tag>.partial (pool.ts tags each run).
+  writeFileSync(path.join(out, 'drums.wav.raw.1a2b3c4d.partial'), Buffer.from(floats.buffer));
   job('run16', {});
-  // A running float job: <stem>.wav.partial with a 44-byte placeholder header first.
+  // A running float job: <stem>.wav.<run tag>.partial with a 44-byte placeholder header first.
   const out32 = path.join(root, 'out', 'song32');
   mkdirSync(out32, { recursive: true });
-  writeFileSync(path.join(out32, 'bass.wav.partial'), Buffer.concat([wavHeader({ sampleRate: 44100, channels: 2, bits: 32, float: true, dataBytes: 0 }), Buffer.from(floats.buffer)]));
+  writeFileSync(path.join(out32, 'bass.wav.9f8e7d6c.partial'), Buffer.concat([wavHeader({ sampleRate: 44100, channels: 2, bits: 32, float: true, dataBytes: 0 }), Buffer.from(floats.buffer)]));
   job('run32', { outputDir: out32, options: { ...job('x', {}).options, bits: 32 }, readySamples: 2500 });
   // A partial that is a link out of the job folder.
   writeFileSync(path.join(root, 'secret.raw'), Buffer.from(floats.buffer));

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Job } from '../preload/contract.ts';
@@ -50,10 +50,13 @@ export async function resolvePartial(job: Job, stem: string): Promise<FloatData 
   const { format, bits } = job.options;
   // engine/encode.ts: float wav is written straight into `<name>.wav.partial` after a 44-byte
   // header; everything else goes to `<name>.<ext>.raw.partial` as bare float32 first.
+  // Each run tags its temp files (`<name>.<ext>[.raw].<tag>.partial`, main/queue/pool.ts runTag) so
+  // two runs of one job never share them; take the newest file of this stem (the current run's).
   const direct = format === 'wav' && bits === 32;
-  const file = path.join(job.outputDir, direct ? `${stem}.${format}.partial` : `${stem}.${format}.raw.partial`);
   const offset = direct ? 44 : 0;
   try {
+    const file = await findPartial(job.outputDir, direct ? `${stem}.${format}.` : `${stem}.${format}.raw.`);
+    if (!file) return null;
     const root = await realpath(job.outputDir);
     const real = await realpath(file);
     if (!isInside(root, real)) return null;
@@ -64,6 +67,22 @@ export async function resolvePartial(job: Job, stem: string): Promise<FloatData 
   } catch {
     return null;
   }
+}
+
+/** Newest `<prefix>[<tag>.]partial` file in `dir` (prefix such as `drums.wav.`), or null. */
+async function findPartial(dir: string, prefix: string): Promise<string | null> {
+  let best: { file: string; mtime: number } | null = null;
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const middle = name.slice(prefix.length, -'.partial'.length);
+    // untagged (`drums.wav.partial`) or one tag without dots (`drums.wav.1a2b3c4d.partial`)
+    if (!(middle === '' || /^[A-Za-z0-9_-]+$/.test(middle))) continue;
+    if (prefix.endsWith('.raw.') === false && middle === 'raw') continue;
+    const file = path.join(dir, name);
+    const st = await stat(file).catch(() => null);
+    if (st && st.isFile() && (!best || st.mtimeMs > best.mtime)) best = { file, mtime: st.mtimeMs };
+  }
+  return best?.file ?? null;
 }
 
 /** Reads a WAV file's format and where its sample data starts. */
