@@ -17,18 +17,22 @@ export function AddBar({ large = false }: { large?: boolean }) {
   const songsInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState(0);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const paths = value.split(/\r?\n/).map((p) => p.trim().replace(/^["']|["']$/g, '')).filter(Boolean);
     if (paths.length === 0) return;
-    setBusy(true);
+    // Adds may overlap (a big folder takes a while): each submit is its own request, and the field
+    // is cleared only if it still shows what was submitted (never wiping a path typed meanwhile).
+    const submitted = value;
+    setValue('');
+    setBusy((n) => n + 1);
     try {
       const res = await addPaths(paths);
-      if (res.added > 0 || res.rejected === 0) setValue('');
+      if (!(res.added > 0 || res.rejected === 0)) setValue((v) => (v === '' ? submitted : v));
     } finally {
-      setBusy(false);
+      setBusy((n) => n - 1);
     }
   }
 
@@ -95,8 +99,8 @@ export function AddBar({ large = false }: { large?: boolean }) {
           autoComplete="off"
         />
       </label>
-      <button type="submit" className={`btn ${api.host === 'electron' || upload ? '' : 'btn-accent'}`} disabled={busy || !value.trim()}>
-        {busy ? 'Adding…' : 'Add'}
+      <button type="submit" className={`btn ${api.host === 'electron' || upload ? '' : 'btn-accent'}`} disabled={!value.trim()}>
+        {busy > 0 && !value.trim() ? 'Adding…' : 'Add'}
       </button>
     </form>
   );
