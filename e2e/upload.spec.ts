@@ -77,7 +77,10 @@ test('upload a song with "Add songs…": progress, separation, player; then drop
   });
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
+  // The job's own row (the upload row can linger for a moment while jobs:add-upload answers).
+  const jobRowOf = (name: string) => page.locator(`li[data-job-id][aria-label="${name}"]`);
   await test.step('then separation, then the player', async () => {
+    const row = jobRowOf('Clip One.flac');
     await expect(row).toHaveAttribute('data-status', /queued|running|done/, { timeout: 30_000 });
     await expect(row).toHaveAttribute('data-status', 'done', { timeout: 540_000 });
     const job = (await jobByName('Clip One.flac'))!;
@@ -100,7 +103,7 @@ test('upload a song with "Add songs…": progress, separation, player; then drop
       dt.items.add(new File([bin], 'Dropped Again.flac', { type: 'audio/flac' }));
       for (const type of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, bytes);
-    const dropped = jobRow(page, 'Dropped Again.flac');
+    const dropped = jobRowOf('Dropped Again.flac');
     await expect(dropped).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
     const job = (await jobByName('Dropped Again.flac'))!;
     expect(job.provider).toBe('cache');
