@@ -77,7 +77,8 @@ test('play a song while it separates, seek back, then play to the end', async ({
   });
 
   await test.step('the prefix served mid-run is exactly the start of the finished stem', async () => {
-    await expect(row).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+    // The player is open (the queue row is not on screen): follow the job through the API.
+    await expect.poll(async () => (await invoke('jobs:get', { id })).job.status, { timeout: 300_000, intervals: [500] }).toBe('done');
     const final = await pcm(id, 'drums');
     expect(final.length).toBe(30 * 44100 * 8);
     expect(midRun.equals(final.subarray(0, midRun.length))).toBe(true);
