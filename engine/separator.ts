@@ -25,6 +25,7 @@ import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResul
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
 import { FeatureCollector, finishAnalysis } from './analysis/index.ts';
 import type { SongAnalysis } from './types.ts';
+import { mulberry32 } from './prng.ts';
 
 export interface SeparatorOptions extends LocateOptions {
   modelId?: string;
@@ -52,17 +53,6 @@ interface InputSet {
 /** Receives finished samples: planar per source [source][channel] views of equal length. */
 type Sink = (sources: Float32Array[][], frames: number) => Promise<void>;
 
-/** Tiny deterministic PRNG for shifts (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Separator {
   private readonly spec: SpecTransform;
@@ -394,7 +384,7 @@ export class Separator {
       for (const name of outNames) writers.push(await openAudioWriter(path.join(outDir, `${name}.${ext}`), { format: o.format, bits: o.bits, clipMode: o.clipMode, sampleRate: sr, channels: 2, partialTag: o.runTag }));
       const passes = Math.max(1, o.shifts);
       const maxShift = Math.floor(0.5 * sr);
-      const rand = prng(o.seed ?? Date.now());
+      const rand = mulberry32(o.seed ?? Date.now());
       const perPass = expectedFrames ? this.segmentsFor(expectedFrames + (o.shifts ? maxShift : 0), o.skipCoveredTail ?? true) : 0;
       let segmentsTotal = perPass * passes;
       let segmentsDone = 0;

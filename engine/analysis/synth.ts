@@ -4,18 +4,10 @@
  * Deterministic (seeded noise), so test results are reproducible.
  */
 
+import { mulberry32 } from '../prng.ts';
+
 export const SR = 44100;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Voice = 'kick' | 'snare' | 'hat' | 'openhat' | 'ride' | 'clap' | 'tom';
 
@@ -169,7 +161,7 @@ export interface RenderGrooveOptions {
 
 /** A mono drum track (Float32Array at SR) and the true beat times. */
 export function renderGroove(o: RenderGrooveOptions): { audio: Float32Array; beats: number[]; downbeats: number[] } {
-  const rand = rng(o.seed ?? 1);
+  const rand = mulberry32(o.seed ?? 1);
   const out = new Float32Array(Math.round(o.seconds * SR));
   const beatSec = 60 / o.bpm;
   const off = o.offsetSec ?? 0;
