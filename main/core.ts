@@ -170,7 +170,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   if (queueUrl) {
     const { openRedisQueue } = await import('./queue/redis-queue.ts');
     try {
-      queue = await openRedisQueue({ url: queueUrl, store, bus, warn, onChange: scheduleState, follow: opts.startQueue !== false });
+      queue = await openRedisQueue({
+        url: queueUrl,
+        store,
+        bus,
+        warn,
+        onChange: scheduleState,
+        follow: opts.startQueue !== false,
+        fromCache: (id) => service.completeFromCache(id),
+      });
     } catch (e) {
       if (!fromSetting) {
         sqlite.close();

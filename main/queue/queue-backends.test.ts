@@ -135,6 +135,42 @@ describe.each(kinds)('queue behaviour (%s)', (kind) => {
     }
   }, 120_000);
 
+  it('the same content under another name completes from the content-hash cache, without a run', async () => {
+    const root = tempDir();
+    const [first] = makeInputs(root, ['first.mp3']);
+    const copy = path.join(root, 'copy of first.mp3');
+    fs.copyFileSync(first, copy);
+    const { core } = await rig(kind);
+    const one = await core.jobs.addPaths([first], { outputDir: path.join(root, 'out') });
+    const done1 = await waitStatus(core, one.jobs[0].id, 'done', 30_000);
+    expect(done1.provider).toBe('fake-cpu');
+    const two = await core.jobs.addPaths([copy], { outputDir: path.join(root, 'out') });
+    const done2 = await waitStatus(core, two.jobs[0].id, 'done', 30_000);
+    expect(done2.provider).toBe('cache');
+    expect(done2.workerHost ?? null).toBeNull();
+    expect(done2.stems.map((s) => s.name).sort()).toEqual(['bass', 'drums', 'other', 'vocals']);
+    for (const s of done2.stems) {
+      expect(s.path.startsWith(done2.outputDir! + path.sep)).toBe(true);
+      expect(fs.readFileSync(s.path)).toEqual(fs.readFileSync(done1.stems.find((x) => x.name === s.name)!.path));
+    }
+    if (kind === 'redis') {
+      // Nothing went to Redis for the cached job: one job there in all, the first one.
+      const { Queue } = await import('bullmq');
+      const { KEY_PREFIX, QUEUE_NAME } = await import('./redis-conn.ts');
+      const q = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis!.port }, prefix: KEY_PREFIX });
+      try {
+        expect(await q.getJobCounts('completed', 'waiting', 'active', 'prioritized', 'failed')).toEqual({ completed: 1, waiting: 0, active: 0, prioritized: 0, failed: 0 });
+      } finally {
+        await q.close();
+      }
+    }
+    // Other options: a miss, separated again (through the queue).
+    const three = await core.jobs.addPaths([copy], { outputDir: path.join(root, 'out'), twoStems: 'vocals' });
+    const done3 = await waitStatus(core, three.jobs[0].id, 'done', 30_000);
+    expect(done3.provider).toBe('fake-cpu');
+    expect(done3.stems.map((s) => s.name)).toEqual(['vocals', 'no_vocals']);
+  }, 60_000);
+
   it('pause holds the queue; reorder changes what runs next; resume continues; failures carry their reason', async () => {
     const root = tempDir();
     const inputs = makeInputs(root, ['1.mp3', '2.mp3', '3.mp3', '4.mp3', '5-fail.mp3']);
