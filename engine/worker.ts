@@ -61,6 +61,18 @@ port.on('message', async (msg: ToWorker) => {
       queue.push(msg);
       void runNext();
       break;
+    case 'bench':
+      // Only between jobs (the Redis worker benches before it takes any).
+      if (!separator || current) {
+        post({ type: 'bench-done', segmentMs: null, error: separator ? 'a job is running' : 'no model loaded' });
+        break;
+      }
+      try {
+        post({ type: 'bench-done', segmentMs: await separator.timeSegment(), error: null });
+      } catch (e) {
+        post({ type: 'bench-done', segmentMs: null, error: (e as Error).message.split('\n')[0].slice(0, 200) });
+      }
+      break;
     case 'cancel': {
       const i = queue.findIndex((j) => j.jobId === msg.jobId);
       if (i >= 0) {

@@ -98,6 +98,29 @@ export class EngineThread {
     });
   }
 
+  /**
+   * Times one model segment on this thread (after `init`, between jobs): the steady-state ms, or
+   * null with the reason when it could not run.
+   */
+  bench(): Promise<{ segmentMs: number | null; error: string | null }> {
+    if (!this.worker || !this.ready) return Promise.resolve({ segmentMs: null, error: 'no model loaded' });
+    if (this.current) return Promise.resolve({ segmentMs: null, error: 'a job is running' });
+    return new Promise((resolve) => {
+      const done = (r: { segmentMs: number | null; error: string | null }) => {
+        this.current = null;
+        resolve(r);
+      };
+      this.current = {
+        jobId: '',
+        onMessage: (m) => {
+          if (m.type === 'bench-done') done({ segmentMs: m.segmentMs, error: m.error });
+        },
+        onDeath: (reason) => done({ segmentMs: null, error: reason }),
+      };
+      this.post({ type: 'bench' });
+    });
+  }
+
   cancel(jobId: string): void {
     if (this.current?.jobId === jobId) this.post({ type: 'cancel', jobId });
   }
