@@ -11,7 +11,7 @@ import { toErrorInfo } from '../engine/errors.ts';
 import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
-import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
+import { disguisedAs, isAudioFile, audioExtensions, readHead, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { optionsKey, type JobStore } from './store/job-store.ts';
 import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
@@ -237,6 +237,12 @@ export class JobsService {
       }
       if (!isAudioFile(p, exts)) {
         rejected.push({ path: p, reason: 'Not an audio file (by its name and content): choose an mp3, wav, flac, m4a, ogg, opus or aiff file.' });
+        continue;
+      }
+      // Named like audio, but the content says otherwise (a renamed text file, an image…): say so now, not at decode.
+      const really = disguisedAs(readHead(p));
+      if (really) {
+        rejected.push({ path: p, reason: `Named like audio but holds ${really}, not sound: choose the real audio file.` });
         continue;
       }
       loose.push({ file: { path: p, relativePath: path.basename(p), size: st.size, mtimeMs: st.mtimeMs }, batchId: null });

@@ -41,7 +41,7 @@ export function makeInputs(dir: string, names: string[]): string[] {
   return names.map((n, i) => {
     const p = path.join(dir, n);
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, `fake audio ${i} ${n}`);
+    fs.writeFileSync(p, `ID3 fake audio ${i} ${n}`); // an ID3 tag start: named and sniffed as audio (the engine is a double)
     return p;
   });
 }
