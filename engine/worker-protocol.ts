@@ -20,6 +20,11 @@ export interface InitMessage {
   modelsDir?: string;
   /** ONNX Runtime intra-op threads: the pool gives each worker its share of the cores (default: all cores). */
   threads?: number;
+  /**
+   * Lower this worker's CPU priority (Linux nice value, inherited by ONNX Runtime's threads and the
+   * decoder) before loading the model, so the core's event loop stays responsive (app, serve).
+   */
+  nice?: number;
 }
 export interface RunMessage {
   type: 'run';
