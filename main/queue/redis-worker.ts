@@ -242,6 +242,10 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
         durationSec: result.durationSec,
         provider: result.provider,
         host,
+        fallbackReason: result.fallbackReason ?? thread!.fallbackReason,
+        analysis: result.analysis
+          ? { bpm: result.analysis.bpm, key: result.analysis.key, keyConfidence: result.analysis.keyConfidence, beats: result.analysis.beats, downbeat: result.analysis.downbeat }
+          : null,
       };
     } finally {
       // A failed or canceled job leaves no empty folder behind (never a folder with files).
