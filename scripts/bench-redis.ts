@@ -67,7 +67,8 @@ async function workerProcs(url: string, n: number, fake: object): Promise<ChildP
     Array.from({ length: n }, (_, i) =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--concurrency', '1'], {
-          env: { ...process.env, DEMIX_WORKER_SCRIPT: FAKE, DEMIX_FAKE_WORKER: JSON.stringify(fake), DEMIX_WORKER_HOST: `bench-${i}` },
+          // The fake engine's segment time stays out of this machine's real segment-time cache.
+          env: { ...process.env, DEMIX_WORKER_SCRIPT: FAKE, DEMIX_FAKE_WORKER: JSON.stringify(fake), DEMIX_WORKER_HOST: `bench-${i}`, DEMIX_CACHE_DIR: path.join(os.tmpdir(), 'demix-bench-redis-cache') },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let log = '';
