@@ -101,14 +101,21 @@ test('loop a dragged region at 75 % tempo and -2 semitones', async ({ page }) =>
       expect(t).toBeLessThanOrEqual(loop.end + 0.15);
     }
     await screenshot(page, 'practice-1280x800');
-    await page.setViewportSize({ width: 800, height: 600 });
-    await page.waitForTimeout(400);
-    await screenshot(page, 'practice-800x600');
-    // At 800×600 the practice controls and all five tracks' waveforms are still on screen.
-    for (const name of ['Tempo', 'Fine pitch']) await expect(page.getByRole('slider', { name })).toBeInViewport();
-    await expect(page.getByRole('combobox', { name: 'Practice' })).toBeInViewport();
     await page.keyboard.press('Space');
     await expect(page.getByRole('button', { name: 'Play', exact: true })).toBeVisible();
+  });
+
+  await test.step('800×600: reopened small, every practice control on screen, the loop kept', async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Queue' }).click();
+    await jobRow(page, 'mixture.flac').getByRole('button', { name: 'Open stems of mixture.flac' }).click();
+    await expect(waves[0]).toBeVisible({ timeout: 30_000 });
+    await expect(waves[0]).toHaveAttribute('data-loop', `${loop.start.toFixed(3)}-${loop.end.toFixed(3)}`);
+    for (const name of ['Tempo', 'Pitch', 'Fine pitch']) await expect(page.getByRole('slider', { name, exact: true })).toBeInViewport();
+    for (const name of ['Loop', 'Count-in', 'Click']) await expect(page.getByRole('button', { name, exact: true })).toBeInViewport();
+    await expect(page.getByRole('combobox', { name: 'Practice' })).toBeInViewport();
+    await page.waitForTimeout(300);
+    await screenshot(page, 'practice-800x600');
   });
 
   await expect(page.getByText('Tempo and pitch are not available')).toHaveCount(0);
