@@ -27,6 +27,8 @@ export interface EmbeddedQueueOptions {
   cancelGraceMs?: number;
   /** CPU cores to share between workers (default: this machine's). */
   cores?: number;
+  /** Nice value for the engine workers (Linux): set by the app and serve so their event loop stays ahead. */
+  engineNice?: number;
   lockHeartbeatMs?: number;
   lockStaleMs?: number;
   /** Take the runner lock and run workers (default true). */
@@ -69,6 +71,7 @@ export class EmbeddedQueue implements JobQueue {
       },
       cancelGraceMs: o.cancelGraceMs,
       cores: o.cores ? () => o.cores! : undefined,
+      engineNice: o.engineNice,
       log: (m) => o.warn(m),
     });
     if (o.startQueue !== false && !this.tryRun()) {
