@@ -27,6 +27,8 @@ export interface EmbeddedQueueOptions {
   cancelGraceMs?: number;
   /** CPU cores to share between workers (default: this machine's). */
   cores?: number;
+  /** Idle engine workers are stopped after this long (default 5 minutes; see PoolOptions). */
+  workerIdleMs?: number;
   lockHeartbeatMs?: number;
   lockStaleMs?: number;
   /** Take the runner lock and run workers (default true). */
@@ -68,6 +70,7 @@ export class EmbeddedQueue implements JobQueue {
         o.bus.emit('job-updated', job);
       },
       cancelGraceMs: o.cancelGraceMs,
+      idleReleaseMs: o.workerIdleMs,
       cores: o.cores ? () => o.cores! : undefined,
       log: (m) => o.warn(m),
     });
