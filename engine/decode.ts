@@ -39,6 +39,10 @@ function classifyFfmpegError(file: string, stderr: string): DemixError {
   if (/matches no streams|does not contain any stream|no audio stream/i.test(stderr)) {
     return new DemixError('NO_AUDIO_STREAM', `${name} has no audio track: choose a file with sound in it.`);
   }
+  if (/Cannot allocate memory|Failed to read extradata|invalid (wav|riff|fmt|header)|chunk size/i.test(stderr)) {
+    // e.g. a WAV header whose chunk sizes are garbage: ffmpeg tries to allocate what it claims.
+    return new DemixError('DECODE_FAILED', `${name}'s header is damaged (it describes data the file does not hold): re-export or convert the file from its source.`);
+  }
   if (/No such file or directory/i.test(stderr)) return new DemixError('INPUT_NOT_FOUND', `${file}: no such file: check the path.`);
   if (/Permission denied/i.test(stderr)) return new DemixError('INPUT_NOT_FOUND', `${file}: cannot be read (permission denied): check the file's permissions.`);
   const last = lines.filter((l) => !/^\s*(Stream|Input|Duration|Metadata)/.test(l)).pop() ?? 'unknown error';

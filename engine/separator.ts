@@ -20,7 +20,7 @@ import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
 import { optimizedGraphPath, providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import { FallbackRunner } from './fallback-runner.ts';
-import { chooseTrustedProvider, VerdictCache } from './provider-check.ts';
+import { chooseTrustedProvider, runSegment, selfCheckClip, VerdictCache } from './provider-check.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
 import { DEFAULT_SEPARATE_OPTIONS } from './types.ts';
 import { FeatureCollector, finishAnalysis } from './analysis/index.ts';
@@ -117,6 +117,22 @@ export class Separator {
 
   get stems(): string[] {
     return this.manifest.stems;
+  }
+
+  /**
+   * Steady-state time of one model segment here, ms: a warm-up run, then one timed run of the
+   * self-check clip (never while a job runs). `demix worker` sets its job lock from it.
+   */
+  async timeSegment(): Promise<number> {
+    if (this.busy) throw new Error('the separator is busy with a job');
+    this.busy = true;
+    try {
+      const mix = selfCheckClip(this.manifest.segment, this.manifest.sampleRate);
+      await runSegment(this.runner, this.manifest, mix);
+      return (await runSegment(this.runner, this.manifest, mix)).runMs;
+    } finally {
+      this.busy = false;
+    }
   }
 
   async dispose(): Promise<void> {

@@ -5,7 +5,9 @@
  * Life cycle: main posts `init`; the worker answers `ready` (with the provider really used)
  * or `init-error`. Then any number of `run`s, each answered by `progress`* then `done` or `failed`.
  * `cancel` aborts the running job within one segment (it then answers `failed` with code CANCELED,
- * having removed its partial files). `shutdown` disposes the session and exits.
+ * having removed its partial files). `bench` times one model segment (a warm-up, then one timed
+ * run of the self-check clip; never while a job runs) and answers `bench-done`. `shutdown`
+ * disposes the session and exits.
  */
 import type { DeviceChoice, Progress, SeparateOptions, SeparateResult } from './types.ts';
 import type { ErrorInfo } from './errors.ts';
@@ -18,6 +20,11 @@ export interface InitMessage {
   modelsDir?: string;
   /** ONNX Runtime intra-op threads: the pool gives each worker its share of the cores (default: all cores). */
   threads?: number;
+  /**
+   * Lower this worker's CPU priority (Linux nice value, inherited by ONNX Runtime's threads and the
+   * decoder) before loading the model, so the core's event loop stays responsive (app, serve).
+   */
+  nice?: number;
 }
 export interface RunMessage {
   type: 'run';
@@ -34,7 +41,11 @@ export interface CancelMessage {
 export interface ShutdownMessage {
   type: 'shutdown';
 }
-export type ToWorker = InitMessage | RunMessage | CancelMessage | ShutdownMessage;
+/** Times one segment of the loaded model (`demix worker` sets its BullMQ job lock from it). */
+export interface BenchMessage {
+  type: 'bench';
+}
+export type ToWorker = InitMessage | RunMessage | CancelMessage | BenchMessage | ShutdownMessage;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -62,4 +73,10 @@ export interface FailedMessage {
   jobId: string;
   error: ErrorInfo;
 }
-export type FromWorker = ReadyMessage | InitErrorMessage | ProgressMessage | DoneMessage | FailedMessage;
+export interface BenchDoneMessage {
+  type: 'bench-done';
+  /** Steady-state time of one model segment, ms; null when it could not run (`error` says why). */
+  segmentMs: number | null;
+  error: string | null;
+}
+export type FromWorker = ReadyMessage | InitErrorMessage | ProgressMessage | DoneMessage | FailedMessage | BenchDoneMessage;

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { toErrorInfo } from './errors.ts';
 import { Separator } from './separator.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 if (!parentPort) throw new Error('engine/worker.ts must run in a worker thread');
@@ -50,6 +51,7 @@ port.on('message', async (msg: ToWorker) => {
   switch (msg.type) {
     case 'init':
       try {
+        if (msg.nice) lowerThreadPriority(msg.nice);
         separator = await Separator.create({ modelId: msg.modelId, device: msg.device, modelsDir: msg.modelsDir, threads: msg.threads });
         post({ type: 'ready', modelId: msg.modelId, provider: separator.provider, fallbackReason: separator.fallbackReason });
         void runNext();
@@ -60,6 +62,18 @@ port.on('message', async (msg: ToWorker) => {
     case 'run':
       queue.push(msg);
       void runNext();
+      break;
+    case 'bench':
+      // Only between jobs (the Redis worker benches before it takes any).
+      if (!separator || current) {
+        post({ type: 'bench-done', segmentMs: null, error: separator ? 'a job is running' : 'no model loaded' });
+        break;
+      }
+      try {
+        post({ type: 'bench-done', segmentMs: await separator.timeSegment(), error: null });
+      } catch (e) {
+        post({ type: 'bench-done', segmentMs: null, error: (e as Error).message.split('\n')[0].slice(0, 200) });
+      }
       break;
     case 'cancel': {
       const i = queue.findIndex((j) => j.jobId === msg.jobId);

@@ -172,7 +172,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   if (queueUrl) {
     const { openRedisQueue } = await import('./queue/redis-queue.ts');
     try {
-      queue = await openRedisQueue({ url: queueUrl, store, bus, warn, onChange: scheduleState, follow: opts.startQueue !== false });
+      queue = await openRedisQueue({
+        url: queueUrl,
+        store,
+        bus,
+        warn,
+        onChange: scheduleState,
+        follow: opts.startQueue !== false,
+        fromCache: (id) => service.completeFromCache(id),
+      });
     } catch (e) {
       if (!fromSetting) {
         sqlite.close();
@@ -196,6 +204,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       cancelGraceMs: opts.cancelGraceMs,
       workerIdleMs: opts.workerIdleMs,
       cores: opts.cores,
+      // The app and serve host a UI: the model yields the CPU to their event loop (Linux). The CLI
+      // has nothing else to do, so its engine keeps the normal priority.
+      engineNice: opts.host === 'cli' ? undefined : 10,
       lockHeartbeatMs: opts.lockHeartbeatMs,
       lockStaleMs: opts.lockStaleMs,
       onChange: scheduleState,

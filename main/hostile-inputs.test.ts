@@ -96,6 +96,15 @@ describe('hostile inputs: decoding (real ffmpeg)', () => {
     if (o.ok) expect(Math.abs(o.frames - 44100)).toBeLessThan(2048);
     else expectOneLine(o, ['DECODE_FAILED', 'NOT_AUDIO']);
   });
+  it('4b. wav whose format chunk is garbage → one line saying the header is damaged', async () => {
+    const bogus = path.join(path.dirname(f.text), 'bogus-header.wav');
+    // A random fmt chunk seen in the wild here: ffmpeg reads "extradata of size 32713" and fails with ENOMEM.
+    const head = '52494646ffffff7f57415645666d7420946a8441331989afed6ce032084aaa1d6a7808f5c97fd1b1';
+    fs.writeFileSync(bogus, Buffer.concat([Buffer.from(head, 'hex'), Buffer.alloc(1972)]));
+    const o = await decodeAll(bogus);
+    expectOneLine(o, ['DECODE_FAILED', 'NOT_AUDIO']);
+    if (!o.ok) expect(o.message).not.toMatch(/allocate memory/);
+  });
   it('5. 0.01 s of audio → decoded (441 frames)', async () => {
     const o = await decodeAll(f.tiny);
     expect(o.ok && Math.abs(o.frames - 441) <= 64).toBe(true);
@@ -205,13 +214,18 @@ describe('hostile inputs: the queue (fake engine worker)', () => {
     makeInputs(loop, ['inside.mp3']);
     const folderMp3 = path.join(root, 'x.mp3');
     makeInputs(folderMp3, ['real.mp3']);
+    fs.writeFileSync(path.join(bad, 'lyrics.mp3'), 'these are my lyric notes, saved with the wrong name\n'.repeat(20));
+    fs.writeFileSync(path.join(bad, 'cover.flac'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100, 7)]));
     const res = await core.jobs.addPaths(
-      [path.join(bad, 'empty.mp3'), path.join(bad, 'pipe.mp3'), loop, folderMp3],
+      [path.join(bad, 'empty.mp3'), path.join(bad, 'pipe.mp3'), path.join(bad, 'lyrics.mp3'), path.join(bad, 'cover.flac'), loop, folderMp3],
       { outputDir: out },
     );
     const reasons = Object.fromEntries(res.rejected.map((r) => [path.basename(r.path), r.reason]));
     expect(reasons['empty.mp3']).toMatch(/empty \(0 bytes\)/);
     expect(reasons['pipe.mp3']).toMatch(/Not a regular file \(a pipe, socket or device\): choose an audio file/);
+    // Named like audio, refused at add (not at decode) with what they really are.
+    expect(reasons['lyrics.mp3']).toBe('Named like audio but holds text, not sound: choose the real audio file.');
+    expect(reasons['cover.flac']).toBe('Named like audio but holds a PNG image, not sound: choose the real audio file.');
     for (const r of Object.values(reasons)) expect(r).not.toContain('\n');
     // The loop is walked once (the looping link is not followed forever), the x.mp3 folder is scanned.
     expect(res.jobs.map((j) => j.name).sort()).toEqual(['inside.mp3', 'real.mp3']);

@@ -11,7 +11,7 @@ import { toErrorInfo } from '../engine/errors.ts';
 import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
 import { jobOutputDir, trackName } from './paths.ts';
-import { isAudioFile, audioExtensions, scanFolder, type FoundFile } from './scan.ts';
+import { disguisedAs, isAudioFile, audioExtensions, readHead, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { optionsKey, type JobStore } from './store/job-store.ts';
 import { INSERT_CHUNK, YIELD_EVERY, yieldToLoop } from './yield.ts';
@@ -237,6 +237,12 @@ export class JobsService {
       }
       if (!isAudioFile(p, exts)) {
         rejected.push({ path: p, reason: 'Not an audio file (by its name and content): choose an mp3, wav, flac, m4a, ogg, opus or aiff file.' });
+        continue;
+      }
+      // Named like audio, but the content says otherwise (a renamed text file, an image…): say so now, not at decode.
+      const really = disguisedAs(readHead(p));
+      if (really) {
+        rejected.push({ path: p, reason: `Named like audio but holds ${really}, not sound: choose the real audio file.` });
         continue;
       }
       loose.push({ file: { path: p, relativePath: path.basename(p), size: st.size, mtimeMs: st.mtimeMs }, batchId: null });
@@ -468,6 +474,52 @@ export class JobsService {
     }
     removePartials(outDir);
     return { run: true };
+  }
+
+  /**
+   * Redis jobs, on the submitter before they are sent: the same content hash and cache as
+   * `prepare` uses for local jobs. A finished identical job (separated here or by any worker) has
+   * its stems linked or copied into this job's folder and the job completes without a remote run.
+   * Returns 'cached' (completed from the cache), 'gone' (no longer queued: send nothing) or 'send'.
+   */
+  async completeFromCache(id: string): Promise<'cached' | 'gone' | 'send'> {
+    const row = this.store.row(id);
+    if (!row || row.status !== 'queued') return 'gone';
+    const job = this.store.get(id);
+    // Known already (an upload, or a job sent again after Redis lost it): not read twice.
+    let hash = row.inputHash;
+    if (!hash) {
+      try {
+        hash = await contentHash(job.inputPath);
+      } catch {
+        return 'send'; // unreadable here: the worker reports it with its host
+      }
+      if (!this.store.row(id)) return 'gone';
+      this.store.setInputHash(id, hash);
+    }
+    const hit = this.store.findCacheHit(hash, jobKey(job), id);
+    if (!hit) return 'send';
+    const outDir = job.outputDir!;
+    let stems: Job['stems'];
+    try {
+      makeDirs(outDir);
+      stems = await materializeStems(hit, outDir);
+    } catch {
+      return 'send'; // could not reuse (space, permissions here): a worker separates it
+    }
+    // Canceled or removed while the stems were linked: take back what was linked for it.
+    const running = this.store.transition(id, ['queued'], 'running', { startedAt: Date.now(), attempts: row.attempts + 1 });
+    if (!running) {
+      for (const s of stems) if (!hit.stems.some((h) => path.resolve(h.path) === path.resolve(s.path))) fs.rmSync(s.path, { force: true });
+      return 'gone';
+    }
+    this.store.complete(id, {
+      stems,
+      durationSec: hit.durationSec ?? stems[0]?.durationSec ?? 0,
+      provider: 'cache',
+      analysis: hit.bpm != null || hit.key != null ? { bpm: hit.bpm ?? null, key: hit.key ?? null, keyConfidence: hit.keyConfidence ?? null, beats: hit.beats ?? [], downbeat: hit.downbeat ?? null } : null,
+    });
+    return 'cached';
   }
 
   cancel(id: string): Job {

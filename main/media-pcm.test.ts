@@ -8,7 +8,7 @@ import type { Job } from '../preload/contract.ts';
 import { wavHeader } from '../engine/encode.ts';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 import type { ShellCore } from './handlers.ts';
-import { readWavLayout, serveMedia } from './media-pcm.ts';
+import { partialPeaks, readWavLayout, serveMedia } from './media-pcm.ts';
 
 let root: string;
 let out: string;
@@ -187,3 +187,32 @@ describe('raw PCM of finished stems', () => {
     expect(readWavLayout(path.join(out, 'vocals.wav'))).toEqual({ format: 1, channels: 2, sampleRate: 44100, bits: 16, dataOffset: 44, dataBytes: FRAMES * 4 });
   });
 });
+
+describe('progressive media: peaks of a running stem', () => {
+  /** Expected: max |sample| over both channels per 256-frame block of the ready prefix, then per bucket. */
+  const expected = (ready: number, buckets: number) => {
+    const blocks: number[] = [];
+    for (let b = 0; (b + 1) * 256 <= ready; b++) {
+      let m = 0;
+      for (let i = b * 512; i < (b + 1) * 512; i++) m = Math.max(m, Math.abs(floats[i]));
+      blocks.push(m);
+    }
+    return Array.from({ length: buckets }, (_, i) => {
+      const s = Math.floor((i * blocks.length) / buckets);
+      const e = Math.max(s + 1, Math.floor(((i + 1) * blocks.length) / buckets));
+      return Math.round(Math.max(0, ...blocks.slice(s, e)) * 10000) / 10000;
+    });
+  };
+
+  it('covers the whole-block ready prefix, grows with ready, and concurrent calls agree with a serial one', async () => {
+    const a = await partialPeaks(job('jpk', { readySamples: 1000 }), 'drums', 3);
+    expect(a).toEqual({ durationSec: 768 / 44100, peaks: expected(1000, 3) });
+    job('jpk', { readySamples: 2900 });
+    const [b, c] = await Promise.all([partialPeaks(jobs.get('jpk')!, 'drums', 5), partialPeaks(jobs.get('jpk')!, 'drums', 5)]);
+    expect(b).toEqual({ durationSec: 2816 / 44100, peaks: expected(2900, 5) });
+    expect(c).toEqual(b);
+    expect(await partialPeaks(job('jpk2', { readySamples: 2900 }), 'drums', 5)).toEqual(b); // fresh cache, same answer
+    expect(await partialPeaks(job('jpk3', { readySamples: 0 }), 'drums', 5)).toBeNull();
+  });
+});
+

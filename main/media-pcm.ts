@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import fsp, { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Job } from '../preload/contract.ts';
@@ -306,9 +306,26 @@ const partialPeakCache = new Map<string, { file: string; frames: number; blocks:
  * last call. null when nothing of that stem is ready.
  */
 export async function partialPeaks(job: Job, stem: string, buckets: number): Promise<{ durationSec: number; peaks: number[] } | null> {
+  const key = `${job.id}\0${stem}`;
+  // One reader per stem at a time (the cache entry is extended in place); later callers wait for it.
+  const prev = partialPeakBusy.get(key) ?? Promise.resolve();
+  const mine = prev.then(() => partialPeaksNow(job, stem, buckets, key));
+  const settled = mine.then(
+    () => {},
+    () => {},
+  );
+  partialPeakBusy.set(key, settled);
+  void settled.then(() => {
+    if (partialPeakBusy.get(key) === settled) partialPeakBusy.delete(key);
+  });
+  return mine;
+}
+
+const partialPeakBusy = new Map<string, Promise<void>>();
+
+async function partialPeaksNow(job: Job, stem: string, buckets: number, key: string): Promise<{ durationSec: number; peaks: number[] } | null> {
   const data = await resolvePartial(job, stem);
   if (!data) return null;
-  const key = `${job.id}\0${stem}`;
   let c = partialPeakCache.get(key);
   if (!c || c.file !== data.file || c.frames > data.frames) c = { file: data.file, frames: 0, blocks: new Float32Array(1024), n: 0 };
   // Whole blocks only (the last partial block is recomputed next time).
@@ -320,13 +337,15 @@ export async function partialPeaks(job: Job, stem: string, buckets: number): Pro
       bigger.set(c.blocks.subarray(0, c.n));
       c.blocks = bigger;
     }
-    const fd = openSync(data.file, 'r');
+    // Read in ~64 KiB steps with asynchronous reads: the core's event loop turns between them
+    // (a running job's first call reads everything finished so far).
+    const fh = await fsp.open(data.file, 'r');
     try {
-      const step = PEAK_BLOCK * 64;
+      const step = PEAK_BLOCK * 32;
       const buf = Buffer.alloc(step * BPF);
       for (let f = c.frames; f < upTo; f += step) {
         const frames = Math.min(step, upTo - f);
-        const got = readSync(fd, buf, 0, frames * BPF, data.offset + f * BPF);
+        const { bytesRead: got } = await fh.read(buf, 0, frames * BPF, data.offset + f * BPF);
         const view = new Float32Array(buf.buffer, buf.byteOffset, Math.floor(got / 4));
         for (let b = 0; b * PEAK_BLOCK < frames; b++) {
           let m = 0;
@@ -339,7 +358,7 @@ export async function partialPeaks(job: Job, stem: string, buckets: number): Pro
         }
       }
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
     c.frames = upTo;
   }

@@ -101,11 +101,12 @@ export function createMediaService(deps: { db: Db; store: JobStore; thread?: Med
       if (!fs.existsSync(s.path)) throw new CoreError('NOT_FOUND', `The ${name} stem file is gone: ${s.path}`);
       return { path: s.path, gain: req.gains?.[name] ?? 1 };
     });
-    const fileName = mixdownFileName(req.stems, req.format);
+    const practice = req.tempo !== undefined || req.pitch !== undefined ? { tempoPct: req.tempo ?? 100, semitones: req.pitch ?? 0 } : undefined;
+    const fileName = mixdownFileName(req.stems, req.format, practice);
     const outDir = job.outputDir ?? path.dirname(job.stems[0].path);
     let res: { path: string; durationSec: number };
     try {
-      res = await thread.mixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode });
+      res = await thread.mixdown({ inputs, outDir, fileName, format: req.format, bits: req.bits, clipMode: job.options.clipMode, practice });
     } catch (e) {
       throw mixdownError(e, outDir);
     }

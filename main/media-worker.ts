@@ -6,10 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import { writeMixdown } from './mixdown.ts';
 import { computePeaks } from './peaks.ts';
+import { lowerThreadPriority } from '../engine/thread-priority.ts';
 import type { MediaReply, MediaRequest } from './media-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('main/media-worker.ts runs as a worker thread (see main/media-thread.ts).');
+// Background work: the core's event loop (and the player it feeds) comes first.
+lowerThreadPriority(5);
 
 port.on('message', async (m: MediaRequest) => {
   try {

@@ -33,6 +33,57 @@ export function sniffAudio(head: Buffer): boolean {
   return false;
 }
 
+/**
+ * What a file named like audio really holds when its first bytes say "not audio": text (a
+ * renamed note, lyrics, a saved web page), an image, a PDF or an archive. Null when it may be
+ * audio (unknown bytes are left to the decoder: raw formats such as AAC, AC-3 or AMR have weak
+ * or no magic numbers).
+ */
+export function disguisedAs(head: Buffer): string | null {
+  if (head.length < 4 || sniffAudio(head)) return null;
+  const a4 = head.subarray(0, 4).toString('latin1');
+  if (head[0] === 0x89 && a4.slice(1) === 'PNG') return 'a PNG image';
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'a JPEG image';
+  if (a4 === 'GIF8') return 'a GIF image';
+  if (a4 === '%PDF') return 'a PDF document';
+  if (a4 === 'PK\x03\x04') return 'a ZIP archive';
+  if (/^\s*<(!doctype|html|\?xml)/i.test(head.toString('latin1'))) return 'a web page or XML';
+  // Text: every byte printable ASCII/UTF-8 or whitespace over a decent stretch ("#!AMR" files turn binary after 6 bytes).
+  if (head.length >= 32) {
+    const text = head.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f) || b >= 0x80);
+    if (text && isUtf8Prefix(head)) return 'text';
+  }
+  return null;
+}
+
+/** Valid UTF-8, allowing the last character to be cut short by the read. */
+function isUtf8Prefix(b: Buffer): boolean {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  for (let cut = 0; cut < 4 && cut < b.length; cut++) {
+    try {
+      dec.decode(b.subarray(0, b.length - cut));
+      return true;
+    } catch {
+      // a multi-byte character cut at the end: try a byte shorter
+    }
+  }
+  return false;
+}
+
+/** The first `n` bytes of a file (fewer for a short file; empty when it cannot be read). */
+export function readHead(file: string, n = 64): Buffer {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, n, 0));
+  } catch {
+    return Buffer.alloc(0);
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
 export function sniffFile(file: string): boolean {
   let fd: number | null = null;
   try {

@@ -70,6 +70,21 @@ describe('core services', () => {
     expect(fs.readdirSync(job.outputDir!).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
+  it('mixdown at a practice tempo and pitch (issue 13): named after the change, 1/tempo as long, served by name', async () => {
+    const { core, job } = await doneJob();
+    const res = await core.jobs.exportMixdown({ id: job.id, stems: ['drums', 'bass'], format: 'wav', bits: 16, tempo: 80, pitch: -2 });
+    expect(res.name).toBe('mix-drums+bass 80% -2st.wav');
+    expect(res.path).toBe(path.join(job.outputDir!, res.name));
+    expect(Math.abs(res.durationSec / (0.5 / 0.8) - 1)).toBeLessThan(0.01);
+    expect(core.jobs.mediaPath(job.id, res.name)).toBe(res.path);
+    // At the original tempo and pitch: the plain name and length, beside the practice file.
+    const plain = await core.jobs.exportMixdown({ id: job.id, stems: ['drums', 'bass'], format: 'wav', bits: 16, tempo: 100, pitch: 0 });
+    expect(plain.name).toBe('mix-drums+bass.wav');
+    expect(plain.durationSec).toBeCloseTo(0.5, 2);
+    expect(fs.existsSync(res.path)).toBe(true);
+    expect(fs.readdirSync(job.outputDir!).filter((f) => f.includes('partial'))).toEqual([]);
+  });
+
   it('media paths are confined to files the job owns', async () => {
     const { core, job, input } = await doneJob();
     expect(core.jobs.mediaPath(job.id, 'vocals')).toBe(path.join(job.outputDir!, 'vocals.wav'));

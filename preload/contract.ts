@@ -327,7 +327,10 @@ export const channels = {
   'queue:state': { request: z.object({}), response: QueueState },
   'settings:get': { request: z.object({}), response: Settings },
   'settings:set': { request: Settings.partial(), response: Settings },
-  /** Mix the chosen stems of a finished job into one file in the job folder. */
+  /**
+   * Mix the chosen stems of a finished job into one file in the job folder, optionally at another
+   * tempo and pitch (named `mix-<stems> 80% -2st.<ext>`).
+   */
   'mixdown:export': {
     request: z.object({
       id: Id,
@@ -336,6 +339,13 @@ export const channels = {
       bits: BitDepth.default(16),
       /** Per-stem gain (linear), default 1. */
       gains: z.record(z.string(), z.number().min(0).max(4)).optional(),
+      /**
+       * Practice export: speed in percent of the original, 50..150 (75 = three quarters as fast,
+       * the file 1/0.75 as long), without changing the pitch. Default 100 (unchanged).
+       */
+      tempo: z.number().min(50).max(150).optional(),
+      /** Practice export: transposition in semitones, -12..12 (fractional = cents), without changing the tempo. Default 0. */
+      pitch: z.number().min(-12).max(12).optional(),
     }),
     response: z.object({ path: z.string(), durationSec: z.number(), name: z.string() }),
   },

@@ -6,7 +6,10 @@
  *
  *  - enqueueing a folder of 2,000 files (scan, per-file checks, inserts),
  *  - computing peaks of a 5-minute song and of one of its stems,
- *  - exporting a mixdown of the four 5-minute stems.
+ *  - exporting a mixdown of the four 5-minute stems,
+ *  - then all of it again while a real separation runs in the same core (a 90 s song through the
+ *    worker thread and the model), plus peaks of that running job's finished part, which the
+ *    player asks for while it separates.
  *
  * The 5-minute song and its fake stems are generated with ffmpeg. Goal (issue 9): ping p99
  * ≤ 50 ms and worst ≤ 250 ms in every phase. Options: --readme (write the figures into README.md).
@@ -57,6 +60,19 @@ function makeMedia(): { song: string; stems: Record<string, string> } {
     ff([...Object.values(stems).flatMap((f) => ['-i', f]), '-filter_complex', 'amix=inputs=4:normalize=0', '-ac', '2', song]);
   }
   return { song, stems };
+}
+
+/** A `seconds`-long real song (the known-answer mixtures back to back), flac, made once. */
+function makeClip(seconds: number): string {
+  const out = path.join(work, 'media', `clip-${seconds}s.flac`);
+  if (existsSync(out)) return out;
+  const fx = path.join(repo, 'test', 'fixtures', 'known-answer');
+  const list = path.join(work, 'media', 'concat.txt');
+  const lines: string[] = [];
+  for (let i = 0; i < Math.ceil(seconds / 12) + 1; i++) lines.push(`file '${path.join(fx, `song0${i % 3}`, 'mixture.flac')}'`);
+  writeFileSync(list, lines.join('\n') + '\n');
+  ff(['-f', 'concat', '-safe', '0', '-i', list, '-t', String(seconds), out]);
+  return out;
 }
 
 /** A folder of FILES small audio-named files (content is never decoded: the queue is not started). */
@@ -127,19 +143,8 @@ async function measure(name: string, core: Core, fn: () => Promise<unknown>): Pr
   return r;
 }
 
-async function main() {
-  mkdirSync(work, { recursive: true });
-  console.log(`generating a ${SONG_SEC / 60}-minute song, its 4 fake stems and a ${FILES}-file folder (once)…`);
-  const media = makeMedia();
-  const folder = makeFolder();
-  const dataDir = path.join(work, 'data');
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const outDir = path.join(work, 'out');
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-
-  // A finished job whose stems are the fake 5-minute stems (written straight into the store).
+/** A finished job whose stems are the fake 5-minute stems (written straight into the store). */
+function registerFiveMinuteJob(dataDir: string, media: { song: string; stems: Record<string, string> }, outDir: string): string {
   const { sqlite, db } = openDatabase(path.join(dataDir, DB_FILE_NAME));
   const store = new JobStore(db, new Bus());
   const id = 'jbench5min';
@@ -160,6 +165,22 @@ async function main() {
   store.claimNext();
   store.complete(id, { stems: Object.entries(media.stems).map(([name, p]) => ({ name, path: p, format: 'flac' as const, durationSec: SONG_SEC })), durationSec: SONG_SEC, provider: 'bench' });
   sqlite.close();
+  return id;
+}
+
+async function main() {
+  mkdirSync(work, { recursive: true });
+  console.log(`generating a ${SONG_SEC / 60}-minute song, its 4 fake stems and a ${FILES}-file folder (once)…`);
+  const media = makeMedia();
+  const folder = makeFolder();
+  const dataDir = path.join(work, 'data');
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const outDir = path.join(work, 'out');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+
+  const id = registerFiveMinuteJob(dataDir, media, outDir);
 
   const core = await createCore({ dataDir, host: 'web', appVersion: 'bench', startQueue: false, onWarning: () => {} });
   const phases: Phase[] = [];
@@ -180,6 +201,53 @@ async function main() {
     );
   } finally {
     await core.close();
+  }
+
+  // The same work while a real separation runs beside it in the same core.
+  const dataDir2 = path.join(work, 'data-busy');
+  rmSync(dataDir2, { recursive: true, force: true });
+  mkdirSync(dataDir2, { recursive: true });
+  const clip = makeClip(90);
+  registerFiveMinuteJob(dataDir2, media, outDir);
+  const core2 = await createCore({ dataDir: dataDir2, host: 'web', appVersion: 'bench', onWarning: () => {}, pollMs: 100 });
+  try {
+    const { jobs } = await core2.jobs.addPaths([clip], { outputDir: path.join(outDir, 'busy') });
+    const running = jobs[0].id;
+    console.log('waiting for a real separation to start and finish its first segment…');
+    const t0 = Date.now();
+    for (;;) {
+      const j = core2.jobs.get(running);
+      if (j.status === 'running' && (j.readySamples ?? 0) > 0) break;
+      if (j.status !== 'queued' && j.status !== 'running') throw new Error(`the separation ended early: ${j.status} ${j.error?.message ?? ''}`);
+      if (Date.now() - t0 > 600_000) throw new Error('the separation did not start within 10 minutes');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    core2.queue.pause(); // the folder's fake files stay queued behind the running job
+    const busy = (label: string) => `${label}, separation running`;
+    const still = (p: Phase) => {
+      const st = core2.jobs.get(running).status;
+      if (st !== 'running') console.log(`  (the separation was ${st} by the end of that phase)`);
+      return { ...p, separationRunning: st === 'running' };
+    };
+    phases.push(still(await measure(busy('peaks of the running job (drums)'), core2, () => core2.jobs.peaks(running, 'drums', 20_000))));
+    phases.push(
+      still(
+        await measure(busy(`enqueue a ${FILES}-file folder`), core2, async () => {
+          const res = await core2.jobs.addFolder(folder, { outputDir: outDir });
+          if (res.jobs.length !== FILES) throw new Error(`expected ${FILES} jobs, got ${res.jobs.length} (${res.rejected[0]?.reason ?? ''})`);
+        }),
+      ),
+    );
+    phases.push(still(await measure(busy(`peaks of the ${SONG_SEC / 60}-minute song (mix)`), core2, () => core2.jobs.peaks(id, 'mix', 20_000))));
+    phases.push(
+      still(
+        await measure(busy(`mixdown of four ${SONG_SEC / 60}-minute stems (wav)`), core2, () =>
+          core2.jobs.exportMixdown({ id, stems: ['drums', 'bass', 'other', 'vocals'], gains: { vocals: 0.5 }, format: 'wav', bits: 16 }),
+        ),
+      ),
+    );
+  } finally {
+    await core2.close();
   }
   const worst = phases.slice(1);
   const ok = worst.every((p) => p.pingP99Ms <= 50 && p.pingMaxMs <= 250);

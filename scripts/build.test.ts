@@ -142,4 +142,23 @@ describe('npm run build', () => {
       await worker.terminate();
     }
   });
+
+  it('the media worker bundle renders a practice mixdown (signalsmith-stretch bundled, its WASM run in the thread)', async () => {
+    const tone = path.join(tmp, 'tone.wav');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-ac', '2', tone]);
+    expect(made.status).toBe(0);
+    const worker = new Worker(path.join(dist, 'media-worker.js'));
+    try {
+      const reply = await new Promise<{ id: number; ok: boolean; value?: { path: string; durationSec: number } }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        const opts = { inputs: [{ path: tone, gain: 1 }], outDir: tmp, fileName: 'slow.wav', format: 'wav', bits: 16, clipMode: 'rescale', practice: { tempoPct: 50, semitones: -2 } };
+        worker.postMessage({ id: 8, op: 'mixdown', opts });
+      });
+      expect(reply).toMatchObject({ id: 8, ok: true, value: { path: path.join(tmp, 'slow.wav') } });
+      expect(reply.value!.durationSec).toBeCloseTo(2, 3);
+    } finally {
+      await worker.terminate();
+    }
+  });
 });

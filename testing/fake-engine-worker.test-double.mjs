@@ -3,16 +3,16 @@
 // A fake engine worker speaking engine/worker-protocol.ts: it "separates" by writing small
 // valid WAV files (a quiet sine per stem) through `<stem>.wav.partial` + rename, in
 // `segments` steps of `segmentMs` each. Behaviour is configured with the env var
-// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason }) and per job by words
+// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason, analysis }) and per job by words
 // in the input file name:
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
 //   "enospc" – fails with DISK_FULL (as the engine maps ENOSPC)
 //   "gpulost" – done, but reports that its provider failed mid-job and the CPU finished
-// A model id "broken-model" fails init.
+// A model id "broken-model" fails init. `bench` answers one segment's delay, timed.
 // `blocking: true` spends each segment in a synchronous wait (like ONNX Runtime's native
 // session.run: messages wait until it returns). `log` names a file that gets one line per event
-// (init <threads>, run <id>, cancel <id>, canceled <id>, done <id>, shutdown), so tests can tell a
+// (init <threads>, run <id>, bench, cancel <id>, canceled <id>, done <id>, shutdown), so tests can tell a
 // worker that stopped cleanly from one that was terminated.
 import { parentPort } from 'node:worker_threads';
 import fs from 'node:fs';
@@ -110,6 +110,8 @@ async function run(msg) {
         // "gpulost": the provider failed mid-job and the CPU finished it (engine/fallback-runner.ts)
         ...(gpuFail ? { provider: 'cpu', fallbackReason: `${cfg.provider} failed at segment 2 (out of memory); finished on the cpu from that segment` } : { provider: cfg.provider }),
         timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments },
+        // `analysis` in the config: reported as the engine's tempo/beats/key for every job
+        ...(cfg.analysis ? { analysis: cfg.analysis } : {}),
       },
     });
   } finally {
@@ -142,6 +144,13 @@ parentPort.on('message', (msg) => {
       // Unhandled rejections (the "crash" case) kill the worker thread like a real engine bug would.
       run(msg).catch((e) => setImmediate(() => { throw e; }));
       break;
+    case 'bench': {
+      // One "segment": the configured per-segment delay, timed.
+      log('bench');
+      const t = Date.now();
+      Promise.resolve(sleep(cfg.segmentMs)).then(() => parentPort.postMessage({ type: 'bench-done', segmentMs: Date.now() - t, error: null }));
+      break;
+    }
     case 'cancel':
       log(`cancel ${msg.jobId}`);
       if (current && current.jobId === msg.jobId) current.canceled = true;

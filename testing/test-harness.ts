@@ -28,6 +28,8 @@ export function fakeWorkerConfig(cfg: {
   log?: string;
   /** Reported with `ready` (why a GPU provider was not used). */
   fallbackReason?: string;
+  /** Reported with every result as the engine's tempo/beats/key. */
+  analysis?: { bpm: number | null; key: string | null; keyConfidence: number | null; beats: number[]; downbeat: number | null; tempoSource?: string | null; ms?: number };
 }): void {
   process.env.DEMIX_FAKE_WORKER = JSON.stringify(cfg);
 }
@@ -41,7 +43,7 @@ export function makeInputs(dir: string, names: string[]): string[] {
   return names.map((n, i) => {
     const p = path.join(dir, n);
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, `fake audio ${i} ${n}`);
+    fs.writeFileSync(p, `ID3 fake audio ${i} ${n}`); // an ID3 tag start: named and sniffed as audio (the engine is a double)
     return p;
   });
 }

@@ -55,7 +55,7 @@ export async function runWorkerCommand(o: WorkerFlags, io: WaitIO & { workerScri
     return 2;
   }
   const parsed = parseQueueUrl(url);
-  const { startRedisWorker, describePathMap } = await import('../queue/redis-worker.ts');
+  const { startRedisWorker, describePathMap, describeLock } = await import('../queue/redis-worker.ts');
   const w = await startRedisWorker({
     url,
     concurrency: o.concurrency,
@@ -65,7 +65,7 @@ export async function runWorkerCommand(o: WorkerFlags, io: WaitIO & { workerScri
     log: (line) => io.err.write(`demix: ${line}\n`),
   });
   io.out.write(
-    `Worker on ${process.env.DEMIX_WORKER_HOST || os.hostname()} (pid ${process.pid}) takes jobs from ${parsed.where}: concurrency ${o.concurrency}, device ${o.device ?? 'per job'}, path map ${describePathMap(pathMap)}. Ctrl-C to stop.\n`,
+    `Worker on ${process.env.DEMIX_WORKER_HOST || os.hostname()} (pid ${process.pid}) takes jobs from ${parsed.where}: concurrency ${o.concurrency}, device ${o.device ?? 'per job'}, path map ${describePathMap(pathMap)}; ${describeLock(w.lock)}. Ctrl-C to stop.\n`,
   );
   const stop = untilSignal(() => {
     io.err.write(`\ndemix: finishing ${w.running()} job(s) in flight, taking no new ones (Ctrl-C again to stop now; they then run again on another worker).\n`);

@@ -29,6 +29,8 @@ export interface EmbeddedQueueOptions {
   cores?: number;
   /** Idle engine workers are stopped after this long (default 5 minutes; see PoolOptions). */
   workerIdleMs?: number;
+  /** Nice value for the engine workers (Linux): set by the app and serve so their event loop stays ahead. */
+  engineNice?: number;
   lockHeartbeatMs?: number;
   lockStaleMs?: number;
   /** Take the runner lock and run workers (default true). */
@@ -72,6 +74,7 @@ export class EmbeddedQueue implements JobQueue {
       cancelGraceMs: o.cancelGraceMs,
       idleReleaseMs: o.workerIdleMs,
       cores: o.cores ? () => o.cores! : undefined,
+      engineNice: o.engineNice,
       log: (m) => o.warn(m),
     });
     if (o.startQueue !== false && !this.tryRun()) {

@@ -19,6 +19,8 @@ export class EngineThread {
   private key: string | null = null;
   private current: { jobId: string; onMessage: (m: FromWorker) => void; onDeath: (reason: string) => void } | null = null;
   busy = false;
+  /** Why the requested provider is not the one in use (from `ready`), or null. */
+  fallbackReason: string | null = null;
 
   constructor(
     private readonly script: string,
@@ -39,6 +41,7 @@ export class EngineThread {
         if (!initDone) {
           if (m.type === 'ready') {
             initDone = true;
+            this.fallbackReason = m.fallbackReason ?? null;
             resolve(m.provider);
           } else if (m.type === 'init-error') {
             initDone = true;
@@ -95,6 +98,29 @@ export class EngineThread {
         },
       };
       this.post({ type: 'run', jobId, input, outDir, options });
+    });
+  }
+
+  /**
+   * Times one model segment on this thread (after `init`, between jobs): the steady-state ms, or
+   * null with the reason when it could not run.
+   */
+  bench(): Promise<{ segmentMs: number | null; error: string | null }> {
+    if (!this.worker || !this.ready) return Promise.resolve({ segmentMs: null, error: 'no model loaded' });
+    if (this.current) return Promise.resolve({ segmentMs: null, error: 'a job is running' });
+    return new Promise((resolve) => {
+      const done = (r: { segmentMs: number | null; error: string | null }) => {
+        this.current = null;
+        resolve(r);
+      };
+      this.current = {
+        jobId: '',
+        onMessage: (m) => {
+          if (m.type === 'bench-done') done({ segmentMs: m.segmentMs, error: m.error });
+        },
+        onDeath: (reason) => done({ segmentMs: null, error: reason }),
+      };
+      this.post({ type: 'bench' });
     });
   }
 

@@ -20,6 +20,8 @@ export interface PoolOptions {
   backend: QueueBackend;
   /** The engine worker script (engine/worker-path.ts; tests: a fake speaking the same protocol). */
   workerScript: string;
+  /** Nice value for the engine workers (Linux; see engine/thread-priority.ts): the app and serve keep their event loop ahead of the model. */
+  engineNice?: number;
   /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
   size: () => number;
   prepare: (job: Job) => Promise<PrepareResult>;
@@ -492,7 +494,7 @@ export class WorkerPool {
     });
     // Avoid an unhandled rejection if nobody awaits (init failure after dispose).
     slot.ready.catch(() => {});
-    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, threads: this.plan().threadsPerWorker });
+    this.post(slot, { type: 'init', modelId: job.options.modelId, device: job.options.device, threads: this.plan().threadsPerWorker, nice: this.o.engineNice });
     return slot.ready;
   }
 

@@ -135,6 +135,62 @@ describe.each(kinds)('queue behaviour (%s)', (kind) => {
     }
   }, 120_000);
 
+  it('the same content under another name completes from the content-hash cache, without a run', async () => {
+    const root = tempDir();
+    const [first] = makeInputs(root, ['first.mp3']);
+    const copy = path.join(root, 'copy of first.mp3');
+    fs.copyFileSync(first, copy);
+    const { core } = await rig(kind);
+    const one = await core.jobs.addPaths([first], { outputDir: path.join(root, 'out') });
+    const done1 = await waitStatus(core, one.jobs[0].id, 'done', 30_000);
+    expect(done1.provider).toBe('fake-cpu');
+    const two = await core.jobs.addPaths([copy], { outputDir: path.join(root, 'out') });
+    const done2 = await waitStatus(core, two.jobs[0].id, 'done', 30_000);
+    expect(done2.provider).toBe('cache');
+    expect(done2.workerHost ?? null).toBeNull();
+    expect(done2.stems.map((s) => s.name).sort()).toEqual(['bass', 'drums', 'other', 'vocals']);
+    for (const s of done2.stems) {
+      expect(s.path.startsWith(done2.outputDir! + path.sep)).toBe(true);
+      expect(fs.readFileSync(s.path)).toEqual(fs.readFileSync(done1.stems.find((x) => x.name === s.name)!.path));
+    }
+    if (kind === 'redis') {
+      // Nothing went to Redis for the cached job: one job there in all, the first one.
+      const { Queue } = await import('bullmq');
+      const { KEY_PREFIX, QUEUE_NAME } = await import('./redis-conn.ts');
+      const q = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis!.port }, prefix: KEY_PREFIX });
+      try {
+        expect(await q.getJobCounts('completed', 'waiting', 'active', 'prioritized', 'failed')).toEqual({ completed: 1, waiting: 0, active: 0, prioritized: 0, failed: 0 });
+      } finally {
+        await q.close();
+      }
+    }
+    // Other options: a miss, separated again (through the queue).
+    const three = await core.jobs.addPaths([copy], { outputDir: path.join(root, 'out'), twoStems: 'vocals' });
+    const done3 = await waitStatus(core, three.jobs[0].id, 'done', 30_000);
+    expect(done3.provider).toBe('fake-cpu');
+    expect(done3.stems.map((s) => s.name)).toEqual(['vocals', 'no_vocals']);
+  }, 60_000);
+
+  it("the engine's tempo/key and a mid-job provider fallback reach the job record", async () => {
+    const analysis = { bpm: 121.5, key: 'A minor', keyConfidence: 0.8, beats: [0.5, 1, 1.5], downbeat: 0.5, tempoSource: 'drums', ms: 3 };
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01, analysis });
+    try {
+      const root = tempDir();
+      const inputs = makeInputs(root, ['song.mp3', 'b-gpulost.mp3']);
+      const { core } = await rig(kind);
+      const { jobs } = await core.jobs.addPaths(inputs, { outputDir: path.join(root, 'out') });
+      const a = await waitStatus(core, jobs[0].id, 'done', 30_000);
+      expect(a).toMatchObject({ bpm: 121.5, key: 'A minor', keyConfidence: 0.8, beats: [0.5, 1, 1.5], downbeat: 0.5, provider: 'fake-cpu' });
+      const b = await waitStatus(core, jobs[1].id, 'done', 30_000);
+      expect(b.provider).toBe('cpu');
+      expect(b.fallbackReason).toBe('fake-cpu failed at segment 2 (out of memory); finished on the cpu from that segment');
+      expect(core.jobs.get(b.id).fallbackReason).toBe(b.fallbackReason);
+      expect((await core.diagnostics('web')).providers.fallbackReasons).toContain(b.fallbackReason);
+    } finally {
+      fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 });
+    }
+  }, 60_000);
+
   it('pause holds the queue; reorder changes what runs next; resume continues; failures carry their reason', async () => {
     const root = tempDir();
     const inputs = makeInputs(root, ['1.mp3', '2.mp3', '3.mp3', '4.mp3', '5-fail.mp3']);

@@ -76,9 +76,13 @@ describe.skipIf(!!missing)('BullMQ on Redis with worker processes', () => {
   }, 30_000);
 
   it('a worker SIGKILLed mid-job: its job finishes on the other worker, one stem set, no partials', async () => {
-    const fake = { segments: 20, segmentMs: 100, stemSeconds: 0.01 };
-    const a = await workerProcess(redis.url, 'host-a', fake);
-    const b = await workerProcess(redis.url, 'host-b', fake);
+    // The lock as in production: from the segment time each worker measures when it starts (the
+    // fake engine's 250 ms), with the floor lowered so the test waits seconds, not a minute.
+    const fake = { segments: 10, segmentMs: 250, stemSeconds: 0.01 };
+    const measured = (host: string) => ({ DEMIX_REDIS_LOCK_MS: '', DEMIX_REDIS_STALLED_MS: '', DEMIX_REDIS_LOCK_FLOOR_MS: '1000', DEMIX_CACHE_DIR: path.join(tempDir(), host) });
+    const a = await workerProcess(redis.url, 'host-a', fake, measured('host-a'));
+    const b = await workerProcess(redis.url, 'host-b', fake, measured('host-b'));
+    for (const w of [a, b]) expect(w.log()).toMatch(/job lock \d+\.\d s \(8 × one segment of 0\.\d s, measured, or the floor\), stalled check every \d+\.\d s/);
     const root = tempDir();
     const inputs = makeInputs(root, ['s1.mp3', 's2.mp3', 's3.mp3', 's4.mp3']);
     const core = await fakeCore(path.join(root, 'data'), { queueUrl: redis.url });

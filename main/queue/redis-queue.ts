@@ -42,6 +42,19 @@ export interface RedisQueueOptions {
   follow?: boolean;
   /** Milliseconds between reconciliations of running jobs (default 5000). */
   reconcileMs?: number;
+  /**
+   * The content-hash cache, asked for each job before it is sent (as local jobs ask it before they
+   * run): 'cached' = completed from a finished identical job, nothing to send; 'gone' = no longer
+   * queued; 'send' = a worker must separate it.
+   */
+  fromCache?: (id: string) => Promise<'cached' | 'gone' | 'send'>;
+}
+
+interface OutItem {
+  id: string;
+  remoteId: string;
+  data: RemoteJobData;
+  priority: number;
 }
 
 export async function openRedisQueue(o: RedisQueueOptions): Promise<RedisQueue> {
@@ -64,8 +77,11 @@ export class RedisQueue implements JobQueue {
   private pausedFlag = false;
   private workerCount = 0;
   private readonly liveJobs = new Map<string, Job>();
+  /** Jobs handed to the outbox and not sent yet (reconciliation leaves them alone). */
+  private readonly unsent = new Set<string>();
   private readonly lastPersist = new Map<string, number>();
   private readonly seenProviders = new Set<string>();
+  private readonly seenFallbacks = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private reconciling: Promise<void> | null = null;
@@ -147,7 +163,33 @@ export class RedisQueue implements JobQueue {
       });
   }
 
-  private addRemote(rows: { id: string; remoteId: string; data: RemoteJobData; priority: number }[]): Promise<unknown> {
+  /**
+   * Sends jobs to Redis, in order with every other command. Each is first looked up in the
+   * content-hash cache (same content, same settings, finished here or on any worker → it completes
+   * from there, without a remote run); a job canceled or retried meanwhile is not sent.
+   */
+  private send(items: OutItem[], what: string): void {
+    for (const it of items) this.unsent.add(it.id);
+    const size = this.o.fromCache ? 50 : 500;
+    for (let i = 0; i < items.length; i += size) {
+      const chunk = items.slice(i, i + size);
+      this.op(what, async () => {
+        try {
+          const out: OutItem[] = [];
+          for (const it of chunk) {
+            const verdict = this.o.fromCache && !this.closed ? await this.o.fromCache(it.id).catch(() => 'send' as const) : 'send';
+            const r = this.o.store.row(it.id);
+            if (verdict === 'send' && r && r.status === 'queued' && r.remoteId === it.remoteId) out.push(it);
+          }
+          if (out.length) await this.addRemote(out);
+        } finally {
+          for (const it of chunk) this.unsent.delete(it.id);
+        }
+      });
+    }
+  }
+
+  private addRemote(rows: OutItem[]): Promise<unknown> {
     return this.bull.addBulk(
       rows.map((r) => ({
         name: 'separate',
@@ -169,11 +211,10 @@ export class RedisQueue implements JobQueue {
     const { batch: b, rows } = toRows(batch, jobs, (j) => ({ remoteId: remoteIdFor(j.id, 1) }));
     const res = this.o.store.insert(b, rows);
     if (res.jobs.length) {
-      const items = res.jobs.map((j) => ({ id: j.id, remoteId: remoteIdFor(j.id, 1), data: this.dataFor(j), priority: j.priority }));
-      for (let i = 0; i < items.length; i += 500) {
-        const chunk = items.slice(i, i + 500);
-        this.op('add jobs', () => this.addRemote(chunk));
-      }
+      this.send(
+        res.jobs.map((j) => ({ id: j.id, remoteId: remoteIdFor(j.id, 1), data: this.dataFor(j), priority: j.priority })),
+        'add jobs',
+      );
     }
     return res;
   }
@@ -214,17 +255,17 @@ export class RedisQueue implements JobQueue {
     this.o.store.setWorker(id, null, null);
     const old = row.remoteId;
     const item = { id, remoteId: next, data: this.dataFor(updated), priority: updated.priority };
-    this.op('retry a job', async () => {
-      if (old) {
+    if (old) {
+      this.op('retry a job', async () => {
         try {
           const j = await BullJob.fromId(this.bull, old);
           if (j) await j.remove();
         } catch {
           // still locked by a worker that is stopping it: it expires on its own
         }
-      }
-      await this.addRemote([item]);
-    });
+      });
+    }
+    this.send([item], 'retry a job');
     return { ...updated, workerHost: null };
   }
 
@@ -295,7 +336,7 @@ export class RedisQueue implements JobQueue {
     return [...this.seenProviders];
   }
   fallbackReasons(): string[] {
-    return []; // reported by each worker in its own log
+    return [...this.seenFallbacks]; // as the workers reported them with their results
   }
   plan() {
     return undefined; // the jobs run on `demix worker` processes, each with its own plan
@@ -388,7 +429,11 @@ export class RedisQueue implements JobQueue {
     this.lastPersist.delete(r.id);
     if (rv.provider) this.seenProviders.add(rv.provider);
     this.o.store.setWorker(r.id, rv.host ?? null, rv.provider ?? null);
-    this.o.store.complete(r.id, { stems: rv.stems, durationSec: rv.durationSec, provider: rv.provider });
+    if (rv.provider && rv.fallbackReason) {
+      this.seenFallbacks.add(rv.fallbackReason);
+      this.o.store.setProvider(r.id, rv.provider, rv.fallbackReason);
+    }
+    this.o.store.complete(r.id, { stems: rv.stems, durationSec: rv.durationSec, provider: rv.provider, analysis: rv.analysis ?? null });
   }
 
   private onFailed(remoteId: string, reason: string): void {
@@ -423,8 +468,8 @@ export class RedisQueue implements JobQueue {
 
   private async doReconcile(runningOnly: boolean): Promise<void> {
     await this.outbox; // our own adds first
-    const rows = this.o.store.remoteActive().filter((r) => !runningOnly || r.status === 'running');
-    const resend: { id: string; remoteId: string; data: RemoteJobData; priority: number }[] = [];
+    const rows = this.o.store.remoteActive().filter((r) => (!runningOnly || r.status === 'running') && !this.unsent.has(r.id));
+    const resend: OutItem[] = [];
     for (let i = 0; i < rows.length; i += 200) {
       const chunk = rows.slice(i, i + 200);
       await Promise.all(
@@ -459,9 +504,7 @@ export class RedisQueue implements JobQueue {
         }),
       );
     }
-    if (resend.length) {
-      for (let i = 0; i < resend.length; i += 500) await this.addRemote(resend.slice(i, i + 500));
-    }
+    if (resend.length) this.send(resend, 'send jobs again');
   }
 
   private onBackToWaitLocal(id: string): void {

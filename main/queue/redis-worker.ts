@@ -3,8 +3,9 @@
  *
  *  - The engine runs on worker threads (engine-thread.ts): the main thread stays free to renew
  *    BullMQ's job locks however long `session.run` blocks.
- *  - A killed worker's lock expires after `lockDuration`; another worker's stalled check (every
- *    `stalledInterval`) puts the job back, up to `maxStalledCount` times, so it finishes elsewhere.
+ *  - A killed worker's lock expires after `lockDuration` (set from the measured segment time, see
+ *    lockSettings); another worker's stalled check (every `stalledInterval`) puts the job back, up
+ *    to `maxStalledCount` times, so it finishes elsewhere instead of failing.
  *  - Outputs are idempotent: partial files of an earlier attempt are removed before a run, the
  *    engine writes `*.partial` and renames, so a job that reappears ends with exactly one stem set.
  *  - Inputs and outputs live on shared storage, mapped per worker with --path-map FROM=TO; a path
@@ -13,9 +14,11 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DeviceChoice } from '../../preload/contract.ts';
+import { defaultCacheDir } from '../../models/registry.ts';
 import { makeDirs, outputError } from '../jobs.ts';
 import { removeEmptyDir, removePartials } from './pool.ts';
 import { EngineThread, type EngineError } from './engine-thread.ts';
@@ -31,12 +34,16 @@ export interface RedisWorkerOptions {
   workerScript: string;
   modelsDir?: string;
   log: (line: string) => void;
-  /** Job lock lifetime (renewed every half of it while the job runs). Default 60 s. */
+  /** Job lock lifetime (renewed every half of it while the job runs). Default: from the measured segment time (lockSettings). */
   lockDurationMs?: number;
-  /** How often workers look for jobs whose lock expired (their worker died). Default 30 s. */
+  /** How often workers look for jobs whose lock expired (their worker died). Default: half the lock. */
   stalledIntervalMs?: number;
-  /** How many times a job may lose its worker before it fails (default 3). */
+  /** How many times a job may lose its worker and still run again elsewhere (default 3). */
   maxStalledCount?: number;
+  /** The model whose segment time sets the lock (default htdemucs, the app's default model). */
+  calibrationModel?: string;
+  /** Where measured segment times are kept (default: Demix's cache folder). */
+  cacheDir?: string;
   /** Host name reported with progress (default DEMIX_WORKER_HOST, then os.hostname()). */
   host?: string;
 }
@@ -50,16 +57,104 @@ export interface RunningWorker {
   running(): number;
   /** Jobs finished by this worker so far. */
   processed(): number;
+  /** The job lock in use (and the segment time it was set from). */
+  lock: LockSettings;
 }
 
-export function lockSettings(o: Pick<RedisWorkerOptions, 'lockDurationMs' | 'stalledIntervalMs' | 'maxStalledCount'>) {
-  const env = (k: string) => (process.env[k] ? Number(process.env[k]) : undefined);
-  const lockDuration = o.lockDurationMs ?? env('DEMIX_REDIS_LOCK_MS') ?? 60_000;
+/** The job lock lasts at least this long (a model load, a slow disk, a busy machine stay within it). */
+export const LOCK_FLOOR_MS = 60_000;
+/** … and at least this many measured segment times (a slow machine gets a longer lock). */
+export const LOCK_SEGMENTS = 8;
+/** … and at most this long (a dead worker's job must come back within the hour). */
+export const LOCK_CEIL_MS = 30 * 60_000;
+
+export interface LockSettings {
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
+  /** The segment time the lock was set from (ms), and where it came from. */
+  segmentMs: number | null;
+  source: 'measured' | 'cached' | 'given' | 'floor';
+}
+
+/**
+ * BullMQ's job lock from the measured segment time: `lockDuration` = LOCK_SEGMENTS segment times,
+ * at least the floor (DEMIX_REDIS_LOCK_FLOOR_MS, default 60 s), at most 30 min; the lock is renewed
+ * every half of it. `stalledInterval` (how often workers look for jobs whose lock expired, i.e.
+ * whose worker died) is half the lock, 1 s to 5 min, so a dead worker's job is back in the queue
+ * within 1.5 lock durations. `maxStalledCount` ≥ 1: a job whose worker is killed runs again
+ * elsewhere instead of failing; only a job that loses its worker more often than that fails.
+ * Explicit settings (options, DEMIX_REDIS_LOCK_MS / DEMIX_REDIS_STALLED_MS / DEMIX_REDIS_MAX_STALLED) win.
+ */
+export function lockSettings(
+  segmentMs: number | null,
+  o: Pick<RedisWorkerOptions, 'lockDurationMs' | 'stalledIntervalMs' | 'maxStalledCount'> = {},
+  source: LockSettings['source'] = 'measured',
+  env: NodeJS.ProcessEnv = process.env,
+): LockSettings {
+  const num = (k: string) => {
+    const v = env[k] ? Number(env[k]) : NaN;
+    return Number.isFinite(v) && v > 0 ? v : undefined;
+  };
+  const given = o.lockDurationMs ?? num('DEMIX_REDIS_LOCK_MS');
+  const floor = num('DEMIX_REDIS_LOCK_FLOOR_MS') ?? LOCK_FLOOR_MS;
+  const measured = segmentMs !== null && Number.isFinite(segmentMs) && segmentMs > 0 ? segmentMs : null;
+  const lockDuration = Math.round(given ?? Math.min(LOCK_CEIL_MS, Math.max(floor, measured !== null ? LOCK_SEGMENTS * measured : 0)));
+  const stalledInterval = Math.round(o.stalledIntervalMs ?? num('DEMIX_REDIS_STALLED_MS') ?? Math.min(5 * 60_000, Math.max(1000, lockDuration / 2)));
+  const maxStalledCount = Math.max(1, Math.floor(o.maxStalledCount ?? num('DEMIX_REDIS_MAX_STALLED') ?? 3));
   return {
     lockDuration,
-    stalledInterval: o.stalledIntervalMs ?? env('DEMIX_REDIS_STALLED_MS') ?? Math.max(1000, Math.round(lockDuration / 2)),
-    maxStalledCount: o.maxStalledCount ?? 3,
+    stalledInterval,
+    maxStalledCount,
+    segmentMs: given !== undefined ? null : measured,
+    source: given !== undefined ? 'given' : measured === null ? 'floor' : source,
   };
+}
+
+/** One line for the worker's start: the lock and where it came from. */
+export function describeLock(l: LockSettings): string {
+  const s = (ms: number) => `${ms >= 10_000 ? Math.round(ms / 1000) : (ms / 1000).toFixed(1)} s`;
+  const why =
+    l.source === 'given'
+      ? 'as set'
+      : l.segmentMs === null
+        ? 'the floor: segment time not measured'
+        : `${LOCK_SEGMENTS} × one segment of ${s(l.segmentMs)}, ${l.source}, or the floor`;
+  return `job lock ${s(l.lockDuration)} (${why}), stalled check every ${s(l.stalledInterval)}, a job fails after losing its worker ${l.maxStalledCount + 1} times`;
+}
+
+/** Segment times measured on this machine (per model, provider and thread count), in the cache folder. */
+export class SegmentTimes {
+  readonly file: string;
+  constructor(cacheDir = defaultCacheDir()) {
+    this.file = path.join(cacheDir, 'worker-segment-times.json');
+  }
+  static key(host: string, modelId: string, provider: string, threads: number): string {
+    return [host, os.cpus()[0]?.model?.trim() ?? 'cpu', modelId, provider, `${threads} threads`].join(' | ');
+  }
+  private read(): Record<string, { segmentMs: number; at: string }> {
+    try {
+      return JSON.parse(fs.readFileSync(this.file, 'utf8')) as Record<string, { segmentMs: number; at: string }>;
+    } catch {
+      return {};
+    }
+  }
+  get(key: string): number | null {
+    const v = this.read()[key]?.segmentMs;
+    return typeof v === 'number' && v > 0 ? v : null;
+  }
+  set(key: string, segmentMs: number): void {
+    const all = this.read();
+    all[key] = { segmentMs: Math.round(segmentMs), at: new Date().toISOString() };
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.partial`;
+      fs.writeFileSync(tmp, JSON.stringify(all, null, 1));
+      fs.renameSync(tmp, this.file);
+    } catch {
+      // an unwritable cache only means measuring again next time
+    }
+  }
 }
 
 export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWorker> {
@@ -147,6 +242,10 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
         durationSec: result.durationSec,
         provider: result.provider,
         host,
+        fallbackReason: result.fallbackReason ?? thread!.fallbackReason,
+        analysis: result.analysis
+          ? { bpm: result.analysis.bpm, key: result.analysis.key, keyConfidence: result.analysis.keyConfidence, beats: result.analysis.beats, downbeat: result.analysis.downbeat }
+          : null,
       };
     } finally {
       // A failed or canceled job leaves no empty folder behind (never a folder with files).
@@ -157,7 +256,8 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
     }
   };
 
-  const { lockDuration, stalledInterval, maxStalledCount } = lockSettings(o);
+  const lock = await chooseLock(o, threads[0], threadsPerJob, host);
+  const { lockDuration, stalledInterval, maxStalledCount } = lock;
   const worker = new Worker<RemoteJobData, RemoteResult>(QUEUE_NAME, processor, {
     connection: conn,
     prefix: KEY_PREFIX,
@@ -189,7 +289,36 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
     })();
     return closing;
   };
-  return { closed: closed.then(() => undefined), close, processed: () => processed, running: () => running.size };
+  return { closed: closed.then(() => undefined), close, processed: () => processed, running: () => running.size, lock };
+}
+
+/**
+ * The job lock for this worker: explicit settings win; otherwise the segment time of the default
+ * model on this machine's device and thread share, cached per machine (measured once: the model is
+ * loaded now, on the thread that runs the jobs, then one warm-up and one timed segment).
+ */
+async function chooseLock(o: RedisWorkerOptions, thread: EngineThread, threadsPerJob: number, host: string): Promise<LockSettings> {
+  if (o.lockDurationMs !== undefined || process.env.DEMIX_REDIS_LOCK_MS) return lockSettings(null, o, 'given');
+  const modelId = o.calibrationModel ?? 'htdemucs';
+  let provider: string;
+  try {
+    provider = await thread.init(modelId, o.device ?? 'auto', threadsPerJob);
+  } catch (e) {
+    o.log(`could not load ${modelId} to time a segment (${(e as EngineError).message ?? String(e)}); the job lock uses its floor.`);
+    return lockSettings(null, o, 'floor');
+  }
+  const times = new SegmentTimes(o.cacheDir);
+  const key = SegmentTimes.key(host, modelId, provider, threadsPerJob);
+  const cached = times.get(key);
+  if (cached !== null) return lockSettings(cached, o, 'cached');
+  o.log(`timing one segment of ${modelId} on ${provider} for the job lock (once per machine)…`);
+  const r = await thread.bench();
+  if (r.segmentMs === null) {
+    o.log(`could not time a segment of ${modelId} on ${provider} (${r.error}); the job lock uses its floor.`);
+    return lockSettings(null, o, 'floor');
+  }
+  times.set(key, r.segmentMs);
+  return lockSettings(r.segmentMs, o, 'measured');
 }
 
 /** Same path on both sides when no map applies (documentation helper for `demix worker --help`). */

@@ -2,12 +2,29 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { BitDepth, Job, OutputFormat, ResponseOf } from '../../../preload/contract.ts';
 import { useApi, useDemix } from '../context.tsx';
 import { mixdownPresets } from '../state/mixer.ts';
+import { isBypass, usePractice } from '../player/practice-store.ts';
 import { errorMessage } from '../state/store.ts';
 import { formatClock, stemLabel } from '../format.ts';
 import { Icon } from './Icon.tsx';
 import { DragOut } from './DragOut.tsx';
 
-/** Pick stems, format and bit depth; main mixes them into one file in the job folder. */
+/** "80 %, −2 st", "100 %, +1 st +20 c", "75 %": the player's practice settings in words. */
+export function practiceLabel(tempo: number, semitones: number, cents: number): string {
+  const sign = (n: number) => (n > 0 ? '+' : '\u2212');
+  const parts = [`${tempo}\u00a0%`];
+  if (semitones !== 0 || cents !== 0) {
+    let pitch = semitones !== 0 ? `${sign(semitones)}${Math.abs(semitones)}\u00a0st` : '';
+    if (cents !== 0) pitch += `${pitch ? ' ' : ''}${sign(cents)}${Math.abs(cents)}\u00a0c`;
+    parts.push(pitch);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * Pick stems, format and bit depth; main mixes them into one file in the job folder. When the
+ * player is at another tempo or pitch (the practice controls), the mixdown is rendered at it
+ * unless the user asks for the original speed and pitch.
+ */
 export function ExportDialog({ job, onClose }: { job: Job; onClose(): void }) {
   const api = useApi();
   const mixer = useDemix((s) => s.mixer);
@@ -18,6 +35,11 @@ export function ExportDialog({ job, onClose }: { job: Job; onClose(): void }) {
   const [format, setFormat] = useState<OutputFormat>(job.options.format);
   const [bits, setBits] = useState<BitDepth>(job.options.bits);
   const [useLevels, setUseLevels] = useState(false);
+  const tempo = usePractice((s) => s.tempo);
+  const semitones = usePractice((s) => s.semitones);
+  const cents = usePractice((s) => s.cents);
+  const practiced = !isBypass(tempo, semitones, cents);
+  const [applyPractice, setApplyPractice] = useState(true);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [result, setResult] = useState<ResponseOf<'mixdown:export'> | null>(null);
@@ -64,7 +86,8 @@ export function ExportDialog({ job, onClose }: { job: Job; onClose(): void }) {
     try {
       const gains = useLevels ? Object.fromEntries(chosen.map((s) => [s, mixer.tracks[s]?.muted ? 0 : (mixer.tracks[s]?.volume ?? 1)])) : undefined;
       const ordered = stems.filter((s) => chosen.includes(s));
-      const res = await api.invoke('mixdown:export', { id: job.id, stems: ordered, format, bits, gains });
+      const practice = practiced && applyPractice ? { tempo, pitch: semitones + cents / 100 } : {};
+      const res = await api.invoke('mixdown:export', { id: job.id, stems: ordered, format, bits, gains, ...practice });
       setResult(res);
     } catch (err) {
       setError(errorMessage(err));
@@ -131,6 +154,12 @@ export function ExportDialog({ job, onClose }: { job: Job; onClose(): void }) {
             <input type="checkbox" checked={useLevels} onChange={(e) => setUseLevels(e.target.checked)} />
             Use the player’s volume and mute settings
           </label>
+          {practiced && (
+            <label className="check">
+              <input type="checkbox" checked={applyPractice} onChange={(e) => setApplyPractice(e.target.checked)} />
+              At the player’s tempo and pitch ({practiceLabel(tempo, semitones, cents)}); untick for the original speed and pitch
+            </label>
+          )}
           {error && (
             <p className="banner banner-error" role="alert">
               {error}

@@ -16,7 +16,7 @@ import {
 import { baseName } from '../format.ts';
 import { queuedInOrder, moveTarget } from './order.ts';
 import { EMPTY_MIXER, clamp01, initialMixer, type MixerState } from './mixer.ts';
-import { formatSize, groupUploads, type PickedFile, type UploadRow } from './uploads.ts';
+import { formatSize, groupUploads, isJobOfUpload, type PickedFile, type UploadRow } from './uploads.ts';
 
 export type View =
   | { name: 'queue' }
@@ -144,6 +144,10 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
           api.on('job-updated', (job) => {
             touched.add(job.id);
             upsertJobs([job]);
+            // An upload being enqueued: its job's row replaces the upload row at once.
+            if (get().uploads.some((r) => r.status === 'adding' && isJobOfUpload(r, job.inputPath))) {
+              set((s) => ({ uploads: s.uploads.filter((r) => !(r.status === 'adding' && isJobOfUpload(r, job.inputPath))) }));
+            }
           }),
           api.on('job-removed', ({ id }) => {
             touched.add(id);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DemixRemoteError, type Batch, type Job, type UploadOptions } from '../../../preload/contract.ts';
 import { createFakeApi } from '../testing/fake-api.ts';
 import { createDemixStore } from './store.ts';
-import { droppedFiles, groupUploads, skipInFolder, type PickedFile } from './uploads.ts';
+import { droppedFiles, groupUploads, isJobOfUpload, skipInFolder, type PickedFile } from './uploads.ts';
 
 const file = (name: string, size = 10) => new File([new Uint8Array(size)], name.split('/').pop()!);
 const picked = (rel: string, size = 10): PickedFile => ({ file: file(rel, size), relativePath: rel });
@@ -81,6 +81,7 @@ describe('store.uploadFiles', () => {
       return { uploadId: o.uploadId, path: o.relativePath, size: blob.size };
     };
     const added: string[] = [];
+    let early: ((jobs: Job[]) => void) | null = null;
     api.override('jobs:add-upload', async (req: { uploadId: string }) => {
       added.push(req.uploadId);
       const files = sent.filter((s) => s.uploadId === req.uploadId);
@@ -111,10 +112,11 @@ describe('store.uploadFiles', () => {
             finishedAt: null,
           }) satisfies Job,
       );
+      early?.(jobs);
       return { jobs, batches: batch ? [batch] : [], rejected: [] };
     });
     const store = createDemixStore(api, { setTimeout: () => {} });
-    return { api, store, sent, added, progress, setFail: (f: typeof fail) => (fail = f) };
+    return { api, store, sent, added, progress, setFail: (f: typeof fail) => (fail = f), announceEarly: (on: (jobs: Job[]) => void) => (early = on) };
   }
 
   it('shows a row per file with its progress, uploads folders as one upload id, then enqueues each upload', async () => {
@@ -165,5 +167,34 @@ describe('store.uploadFiles', () => {
     expect(added).toEqual([]);
     expect(store.getState().uploads).toEqual([]);
     expect(store.getState().toasts.filter((t) => t.kind === 'error')).toEqual([]);
+  });
+
+  it("replaces the upload row by the job's row as soon as the job's event arrives (before jobs:add-upload answers)", async () => {
+    const { api, store, announceEarly } = setup();
+    await store.getState().start();
+    const seen: { rows: string[]; jobs: string[] }[] = [];
+    announceEarly((jobs) => {
+      for (const j of jobs) {
+        api.emit('job-updated', j);
+        seen.push({ rows: store.getState().uploads.map((r) => r.relativePath), jobs: Object.values(store.getState().jobs).map((x) => x.name) });
+      }
+    });
+    await store.getState().uploadFiles([picked('Album/a.flac', 10), picked('Album/b.flac', 10)]);
+    // After a's event only b's upload row is left; after b's none: never an upload row beside its own job row.
+    expect(seen).toEqual([
+      { rows: ['Album/b.flac'], jobs: ['a.flac'] },
+      { rows: [], jobs: ['a.flac', 'b.flac'] },
+    ]);
+  });
+});
+
+describe('isJobOfUpload', () => {
+  it('matches the upload id and the relative path as path segments (either separator)', () => {
+    const row = { uploadId: 'u1234567', relativePath: 'Album/cd1/01.flac' };
+    expect(isJobOfUpload(row, '/data/uploads/u1234567/Album/cd1/01.flac')).toBe(true);
+    expect(isJobOfUpload(row, 'C:\\data\\uploads\\u1234567\\Album\\cd1\\01.flac')).toBe(true);
+    expect(isJobOfUpload(row, '/data/uploads/u1234567/Album/cd1/x01.flac')).toBe(false);
+    expect(isJobOfUpload(row, '/data/uploads/u12345678/Album/cd1/01.flac')).toBe(false);
+    expect(isJobOfUpload({ uploadId: 'u1234567', relativePath: 'Song.flac' }, '/music/Song.flac')).toBe(false);
   });
 });

@@ -153,3 +153,14 @@ export function formatSize(bytes: number): string {
   }
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
+
+/**
+ * Whether `job` is the job that an upload row turned into: the bridge stores an upload under
+ * `uploads/<uploadId>/<relative path>`, so the job's input path names both. Used to drop the row
+ * as soon as the job's own row appears (its event can arrive before `jobs:add-upload` answers).
+ */
+export function isJobOfUpload(row: Pick<UploadRow, 'uploadId' | 'relativePath'>, inputPath: string): boolean {
+  const p = inputPath.replace(/\\/g, '/');
+  const rel = row.relativePath.replace(/\\/g, '/').replace(/^\/+/, '');
+  return p.includes(`/${row.uploadId}/`) && p.endsWith(`/${rel}`);
+}

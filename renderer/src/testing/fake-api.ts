@@ -283,8 +283,11 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       case 'mixdown:export': {
         const j = fake.jobs.get(req.id) ?? notFound(req.id);
         if (j.status !== 'done') throw new DemixRemoteError('CONFLICT', 'The job has not finished yet.');
-        const name = `mixdown-${(req.stems as string[]).join('+')}.${req.format}`;
-        return { path: `${j.outputDir}/${name}`, durationSec: j.durationSec ?? 12, name };
+        const tempo = (req.tempo as number | undefined) ?? 100;
+        const pitch = (req.pitch as number | undefined) ?? 0;
+        const suffix = tempo !== 100 || pitch !== 0 ? ` ${tempo}% ${pitch}st` : '';
+        const name = `mixdown-${(req.stems as string[]).join('+')}${suffix}.${req.format}`;
+        return { path: `${j.outputDir}/${name}`, durationSec: (j.durationSec ?? 12) / (tempo / 100), name };
       }
       case 'shell:reveal':
         if (fake.host === 'web') throw new DemixRemoteError('UNSUPPORTED', 'Revealing files needs the desktop app.');
