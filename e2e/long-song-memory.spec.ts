@@ -123,13 +123,13 @@ test('a 10-minute song: the player streams, the renderer stays far below the dec
     [0.95, SECONDS * 0.9],
   ] as const) {
     const box = (await drums.boundingBox())!;
-    await drums.click({ position: { x: box.width * frac, y: box.height / 2 } });
+    await drums.click({ position: { x: box.width * frac, y: box.height / 2 }, timeout: 60_000, noWaitAfter: true });
     await expect.poll(seconds, { timeout: 60_000 }).toBeGreaterThan(from);
     const at = await seconds();
-    if (await play.isVisible()) await play.click();
+    if (await play.isVisible()) await play.click({ timeout: 60_000, noWaitAfter: true });
     await expect.poll(seconds, { timeout: 60_000 }).toBeGreaterThan(at + 2);
   }
-  if (await pause.isVisible()) await pause.click();
+  if (await pause.isVisible()) await pause.click({ timeout: 60_000, noWaitAfter: true });
 
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
