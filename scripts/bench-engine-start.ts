@@ -37,6 +37,7 @@ async function child(variant: string, clip: string, cacheDir: string): Promise<v
     options = { ...base, graphOptimizationLevel: 'disabled' };
   } else if (variant === 'extended') options = { ...base, graphOptimizationLevel: 'extended' };
   else if (variant === 'no-arena') options = { ...base, enableCpuMemArena: false };
+  else if (variant === 'daz') options = { ...base, extra: { session: { set_denormal_as_zero: '1' } } };
   else if (variant !== 'base') throw new Error(`unknown variant ${variant}`);
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(file, options);
@@ -102,12 +103,13 @@ async function main(): Promise<void> {
   console.log(`bench-engine-start: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   // Worker start, tsx vs the prebuilt bundle (interleaved, median of 7).
+  const skipWorker = argv.includes('--no-worker');
   const built = spawnSync(process.execPath, ['scripts/build.mjs', '--cli', '--quiet'], { cwd: repo, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`could not build the bundle: ${built.stderr}`);
   const scripts = { tsx: path.join(repo, 'engine', 'worker-entry.mjs'), bundle: path.join(repo, 'dist', 'engine-worker.js') };
   const ws: Record<string, number[]> = { tsx: [], bundle: [] };
-  for (let i = 0; i < 7; i++) for (const [k, s] of Object.entries(scripts)) ws[k].push(await workerStart(s));
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  for (let i = 0; i < (skipWorker ? 0 : 7); i++) for (const [k, s] of Object.entries(scripts)) ws[k].push(await workerStart(s));
+  const med = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
   console.log(`worker start (to first answer, median of 7): tsx ${med(ws.tsx).toFixed(0)} ms, bundle ${med(ws.bundle).toFixed(0)} ms`);
 
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'demix-bench-start-'));
