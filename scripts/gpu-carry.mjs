@@ -159,5 +159,6 @@ for (const f of readdirSync(stage)) if (f.startsWith('part-')) rmSync(path.join(
 
 const ignored = spawnSync('git', ['-C', path.dirname(out), 'check-ignore', '-q', out]).status === 0;
 console.log(`tar ${(size / 1e6).toFixed(1)} MB in ${nParts} part(s) of ≤ ${(each / 1e6).toFixed(1)} MB: ${out}/c1 … c${nParts}`);
-console.log(`the local test run: mkdir /tmp/x && cd /tmp/x && cat ${out}/c*/part-* | tar x && … (see device-run.sh)`);
+console.log(`device calls: cp cN/part-* /tmp/demix-parts/ (one call per folder, back to back), then bash .gpu/c${nParts}/device-run.sh .gpu/c${nParts}`);
+console.log(`test here first: copy the other parts to /tmp/g-parts, then SKIP_GL=1 DEMIX_GPU_WORK=/tmp/g bash ${last}/device-run.sh ${last} /tmp/g-parts`);
 if (!ignored) console.log(`WARNING: ${out} is not ignored by git there: add it to .git/info/exclude before a device call.`);
