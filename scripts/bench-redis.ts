@@ -17,7 +17,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Job as BullJob, Queue } from 'bullmq';
 import { createCore, type Core } from '../main/core.ts';
+import { KEY_PREFIX, QUEUE_NAME } from '../main/queue/redis-conn.ts';
+import { remoteIdFor } from '../main/queue/redis-protocol.ts';
 import { redisMissing, startRedis } from '../main/queue/redis-server.test-support.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,6 +41,12 @@ export interface RedisBenchResult {
     overheadPct: number;
     /** Sum over the pairs of BullMQ / embedded − 1, in %. */
     totalOverheadPct: number;
+    /** Medians of the time each queue adds around a run (wall − run), and of the runs. */
+    aroundRunEmbeddedMs: number;
+    aroundRunRedisMs: number;
+    runMedianMs: number;
+    /** What BullMQ adds around a run beyond the embedded queue, in % of a run (median). */
+    addedPct: number;
     pairs: EnginePair[];
     loadavg: number[];
   } | null;
@@ -58,7 +67,8 @@ async function workerProcs(url: string, n: number, fake: object): Promise<ChildP
     Array.from({ length: n }, (_, i) =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--concurrency', '1'], {
-          env: { ...process.env, DEMIX_WORKER_SCRIPT: FAKE, DEMIX_FAKE_WORKER: JSON.stringify(fake), DEMIX_WORKER_HOST: `bench-${i}` },
+          // The fake engine's segment time stays out of this machine's real segment-time cache.
+          env: { ...process.env, DEMIX_WORKER_SCRIPT: FAKE, DEMIX_FAKE_WORKER: JSON.stringify(fake), DEMIX_WORKER_HOST: `bench-${i}`, DEMIX_CACHE_DIR: path.join(os.tmpdir(), 'demix-bench-redis-cache') },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let log = '';
@@ -99,18 +109,29 @@ async function drain(n: number, workers: number, fake: { segments: number; segme
   }
 }
 
-/** Separates one file through a core's queue; wall time from adding to done as that core sees it. */
-async function timeOne(core: Core, file: string, outDir: string, what: string): Promise<number> {
+/**
+ * Separates one file through a core's queue. `wallMs`: from adding to done as that core sees it;
+ * `runMs`: the run itself as its runner timed it (embedded: the job's start → finish in the store;
+ * BullMQ: the worker's processedOn → finishedOn in Redis), so `wallMs − runMs` is the time the
+ * queue adds around a run (submit, hand-over to a worker, the result back), free of the engine's noise.
+ */
+async function timeOne(core: Core, file: string, outDir: string, what: 'embedded' | 'redis', bull: Queue | null): Promise<{ wallMs: number; runMs: number }> {
   const t = performance.now();
   const { jobs, rejected } = await core.jobs.addPaths([file], { outputDir: outDir });
   if (!jobs.length) throw new Error(`${what}: not added: ${rejected[0]?.reason}`);
   await waitIdle(core);
-  const ms = performance.now() - t;
+  const wallMs = performance.now() - t;
   const j = core.jobs.get(jobs[0].id);
   if (j.status !== 'done') throw new Error(`${what} job ${j.status}: ${j.error?.message}`);
   if (j.provider === 'cache') throw new Error(`${what}: answered from the cache, not separated`);
+  let runMs: number;
+  if (bull) {
+    const bj = await BullJob.fromId(bull, remoteIdFor(j.id, 1));
+    if (!bj?.processedOn || !bj.finishedOn) throw new Error('BullMQ job without processedOn/finishedOn');
+    runMs = bj.finishedOn - bj.processedOn;
+  } else runMs = j.finishedAt! - j.startedAt!;
   await core.jobs.remove(j.id, true); // and no cache hit next time
-  return ms;
+  return { wallMs, runMs };
 }
 
 export interface EnginePair {
@@ -118,6 +139,9 @@ export interface EnginePair {
   first: 'embedded' | 'redis';
   embeddedMs: number;
   redisMs: number;
+  /** The runs themselves (see timeOne). */
+  embeddedRunMs: number;
+  redisRunMs: number;
   load1: number;
 }
 
@@ -148,6 +172,7 @@ async function engineFigures(rounds: number): Promise<RedisBenchResult['engine']
   worker.stdout!.on('data', (d) => (workerLog += d));
   worker.stderr!.on('data', (d) => (workerLog += d));
   const cores: Core[] = [];
+  const bull = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port }, prefix: KEY_PREFIX });
   try {
     const t0 = Date.now();
     while (!workerLog.includes('takes jobs from')) {
@@ -165,35 +190,57 @@ async function engineFigures(rounds: number): Promise<RedisBenchResult['engine']
     const plan = embedded.queue.state();
     console.log(`  embedded queue: ${JSON.stringify(plan.workers ?? null)} worker(s), ${os.availableParallelism()} cores, one job at a time on each side`);
     const run = (mode: 'embedded' | 'redis', file: string, tag: string) =>
-      timeOne(mode === 'embedded' ? embedded : viaRedis, file, path.join(root, `out-${mode}-${tag}`), mode);
+      timeOne(mode === 'embedded' ? embedded : viaRedis, file, path.join(root, `out-${mode}-${tag}`), mode, mode === 'redis' ? bull : null);
     // Warm-up: the model loads in the embedded queue's worker thread and in the worker process.
-    console.log(`  warm-up: embedded ${(await run('embedded', files[0], 'warm')) / 1000} s, BullMQ ${(await run('redis', files[0], 'warm')) / 1000} s`);
+    const we = await run('embedded', files[0], 'warm');
+    const wr = await run('redis', files[0], 'warm');
+    console.log(`  warm-up: embedded ${(we.wallMs / 1000).toFixed(2)} s, BullMQ ${(wr.wallMs / 1000).toFixed(2)} s`);
     const pairs: EnginePair[] = [];
     for (let i = 0; i < rounds; i++) {
       const file = files[i % files.length];
       const first: EnginePair['first'] = i % 2 ? 'redis' : 'embedded';
       const order: EnginePair['first'][] = first === 'embedded' ? ['embedded', 'redis'] : ['redis', 'embedded'];
-      const ms: Record<string, number> = {};
+      const ms: Record<string, { wallMs: number; runMs: number }> = {};
       for (const mode of order) ms[mode] = await run(mode, file, String(i));
-      const pair = { file: path.basename(file), first, embeddedMs: ms.embedded, redisMs: ms.redis, load1: os.loadavg()[0] };
+      const pair: EnginePair = {
+        file: path.basename(file),
+        first,
+        embeddedMs: ms.embedded.wallMs,
+        redisMs: ms.redis.wallMs,
+        embeddedRunMs: ms.embedded.runMs,
+        redisRunMs: ms.redis.runMs,
+        load1: os.loadavg()[0],
+      };
       pairs.push(pair);
+      const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
       console.log(
-        `  pair ${i + 1}/${rounds} ${pair.file} (${first} first): embedded ${(pair.embeddedMs / 1000).toFixed(2)} s, BullMQ ${(pair.redisMs / 1000).toFixed(2)} s → ${(100 * (pair.redisMs / pair.embeddedMs - 1)).toFixed(1)}%, load ${pair.load1.toFixed(2)}`,
+        `  pair ${i + 1}/${rounds} ${pair.file} (${first} first): embedded ${s(pair.embeddedMs)} (around the run ${s(pair.embeddedMs - pair.embeddedRunMs)}), ` +
+          `BullMQ ${s(pair.redisMs)} (around the run ${s(pair.redisMs - pair.redisRunMs)}) → ${(100 * (pair.redisMs / pair.embeddedMs - 1)).toFixed(1)}%, load ${pair.load1.toFixed(2)}`,
       );
     }
-    const ratios = pairs.map((p) => p.redisMs / p.embeddedMs).sort((a, b) => a - b);
-    const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2] : (ratios[ratios.length / 2 - 1] + ratios[ratios.length / 2]) / 2;
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
     const sumE = pairs.reduce((a, p) => a + p.embeddedMs, 0);
     const sumR = pairs.reduce((a, p) => a + p.redisMs, 0);
+    const aroundE = median(pairs.map((p) => p.embeddedMs - p.embeddedRunMs));
+    const aroundR = median(pairs.map((p) => p.redisMs - p.redisRunMs));
+    const runMedian = median(pairs.flatMap((p) => [p.embeddedRunMs, p.redisRunMs]));
     return {
       embeddedMs: sumE / pairs.length,
       redisMs: sumR / pairs.length,
-      overheadPct: (median - 1) * 100,
+      overheadPct: (median(pairs.map((p) => p.redisMs / p.embeddedMs)) - 1) * 100,
       totalOverheadPct: (sumR / sumE - 1) * 100,
+      aroundRunEmbeddedMs: aroundE,
+      aroundRunRedisMs: aroundR,
+      runMedianMs: runMedian,
+      addedPct: (100 * (aroundR - aroundE)) / runMedian,
       pairs,
       loadavg: os.loadavg(),
     };
   } finally {
+    await bull.close().catch(() => {});
     for (const c of cores) await c.close().catch(() => {});
     worker.kill('SIGTERM');
     await new Promise((r) => {
@@ -231,7 +278,9 @@ export function engineSummary(e: NonNullable<RedisBenchResult['engine']>): strin
   return (
     `real engine, 12 s known-answer mixtures, warm, ${e.pairs.length} alternated pairs: embedded ${(e.embeddedMs / 1000).toFixed(2)} s, ` +
     `BullMQ + demix worker ${(e.redisMs / 1000).toFixed(2)} s per job (means) → overhead ${e.overheadPct.toFixed(1)}% (median of the pairs; ` +
-    `${e.totalOverheadPct.toFixed(1)}% over all; target < 3%), load average ${e.loadavg.map((x) => x.toFixed(2)).join(' ')}`
+    `${e.totalOverheadPct.toFixed(1)}% over all; target < 3%), load average ${e.loadavg.map((x) => x.toFixed(2)).join(' ')}; ` +
+    `around the run (submit → worker → result back, medians): embedded ${(e.aroundRunEmbeddedMs / 1000).toFixed(2)} s, BullMQ ${(e.aroundRunRedisMs / 1000).toFixed(2)} s ` +
+    `→ BullMQ adds ${((e.aroundRunRedisMs - e.aroundRunEmbeddedMs) / 1000).toFixed(2)} s = ${e.addedPct.toFixed(2)}% of a run (median run ${(e.runMedianMs / 1000).toFixed(1)} s)`
   );
 }
 

@@ -19,6 +19,8 @@ export class EngineThread {
   private key: string | null = null;
   private current: { jobId: string; onMessage: (m: FromWorker) => void; onDeath: (reason: string) => void } | null = null;
   busy = false;
+  /** Why the requested provider is not the one in use (from `ready`), or null. */
+  fallbackReason: string | null = null;
 
   constructor(
     private readonly script: string,
@@ -39,6 +41,7 @@ export class EngineThread {
         if (!initDone) {
           if (m.type === 'ready') {
             initDone = true;
+            this.fallbackReason = m.fallbackReason ?? null;
             resolve(m.provider);
           } else if (m.type === 'init-error') {
             initDone = true;

@@ -171,6 +171,26 @@ describe.each(kinds)('queue behaviour (%s)', (kind) => {
     expect(done3.stems.map((s) => s.name)).toEqual(['vocals', 'no_vocals']);
   }, 60_000);
 
+  it("the engine's tempo/key and a mid-job provider fallback reach the job record", async () => {
+    const analysis = { bpm: 121.5, key: 'A minor', keyConfidence: 0.8, beats: [0.5, 1, 1.5], downbeat: 0.5, tempoSource: 'drums', ms: 3 };
+    fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01, analysis });
+    try {
+      const root = tempDir();
+      const inputs = makeInputs(root, ['song.mp3', 'b-gpulost.mp3']);
+      const { core } = await rig(kind);
+      const { jobs } = await core.jobs.addPaths(inputs, { outputDir: path.join(root, 'out') });
+      const a = await waitStatus(core, jobs[0].id, 'done', 30_000);
+      expect(a).toMatchObject({ bpm: 121.5, key: 'A minor', keyConfidence: 0.8, beats: [0.5, 1, 1.5], downbeat: 0.5, provider: 'fake-cpu' });
+      const b = await waitStatus(core, jobs[1].id, 'done', 30_000);
+      expect(b.provider).toBe('cpu');
+      expect(b.fallbackReason).toBe('fake-cpu failed at segment 2 (out of memory); finished on the cpu from that segment');
+      expect(core.jobs.get(b.id).fallbackReason).toBe(b.fallbackReason);
+      expect((await core.diagnostics('web')).providers.fallbackReasons).toContain(b.fallbackReason);
+    } finally {
+      fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 });
+    }
+  }, 60_000);
+
   it('pause holds the queue; reorder changes what runs next; resume continues; failures carry their reason', async () => {
     const root = tempDir();
     const inputs = makeInputs(root, ['1.mp3', '2.mp3', '3.mp3', '4.mp3', '5-fail.mp3']);

@@ -30,6 +30,10 @@ export interface RemoteResult {
   durationSec: number;
   provider: string;
   host: string;
+  /** Why the job's provider was not the one asked for, or failed mid-job and the CPU finished. */
+  fallbackReason?: string | null;
+  /** Tempo/beats/key from the engine (as local jobs get them). */
+  analysis?: { bpm: number | null; key: string | null; keyConfidence: number | null; beats: number[]; downbeat: number | null } | null;
 }
 
 /** BullMQ job id of a local job's n-th submission: `<local id>-<n>` (local ids never contain '-'). */

@@ -81,6 +81,7 @@ export class RedisQueue implements JobQueue {
   private readonly unsent = new Set<string>();
   private readonly lastPersist = new Map<string, number>();
   private readonly seenProviders = new Set<string>();
+  private readonly seenFallbacks = new Set<string>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private reconciling: Promise<void> | null = null;
@@ -335,7 +336,7 @@ export class RedisQueue implements JobQueue {
     return [...this.seenProviders];
   }
   fallbackReasons(): string[] {
-    return []; // reported by each worker in its own log
+    return [...this.seenFallbacks]; // as the workers reported them with their results
   }
   plan() {
     return undefined; // the jobs run on `demix worker` processes, each with its own plan
@@ -428,7 +429,11 @@ export class RedisQueue implements JobQueue {
     this.lastPersist.delete(r.id);
     if (rv.provider) this.seenProviders.add(rv.provider);
     this.o.store.setWorker(r.id, rv.host ?? null, rv.provider ?? null);
-    this.o.store.complete(r.id, { stems: rv.stems, durationSec: rv.durationSec, provider: rv.provider });
+    if (rv.provider && rv.fallbackReason) {
+      this.seenFallbacks.add(rv.fallbackReason);
+      this.o.store.setProvider(r.id, rv.provider, rv.fallbackReason);
+    }
+    this.o.store.complete(r.id, { stems: rv.stems, durationSec: rv.durationSec, provider: rv.provider, analysis: rv.analysis ?? null });
   }
 
   private onFailed(remoteId: string, reason: string): void {
