@@ -205,3 +205,18 @@ describe('a provider that fails mid-job (test-double provider)', () => {
     }
   }, 120_000);
 });
+
+describe('Separator.timeSegment (test-double provider)', () => {
+  it('a warm-up run, then one timed segment: the figure `demix worker` sets its job lock from', async () => {
+    const modelsDir = tmp();
+    const weights = Buffer.from('test double weights');
+    writeFileSync(path.join(modelsDir, 'tiny-test.onnx'), weights);
+    const { manifestPath: _m, ...plain } = manifest;
+    writeFileSync(path.join(modelsDir, 'tiny-test.json'), JSON.stringify({ ...plain, weights: { ...plain.weights, file: 'tiny-test.onnx', sha256: createHash('sha256').update(weights).digest('hex'), size: weights.length, npmPackage: undefined } }));
+    const f = fakeFactory({ cpu: { simulatedMs: 4321 } });
+    const sep = await Separator.create({ modelId: 'tiny-test', modelsDir, cacheDir: tmp(), device: 'cpu', runnerFactory: (_w, d) => f.make(d) });
+    expect(await sep.timeSegment()).toBe(4321);
+    expect(f.created.map((r) => r.runs)).toEqual([2]);
+    await sep.dispose();
+  });
+});

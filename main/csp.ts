@@ -17,7 +17,9 @@ export interface CspOptions {
 export function buildCsp(o: CspOptions): string {
   return [
     `default-src ${o.defaultSrc}`,
-    o.inlineScripts ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
+    // 'wasm-unsafe-eval': the time-stretch worklet (signalsmith-stretch) compiles its WebAssembly;
+    // it allows WebAssembly compilation only, not eval. Its module is a same-origin file, not blob:.
+    o.inlineScripts ? "script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'" : "script-src 'self' 'wasm-unsafe-eval'",
     // wavesurfer injects <style> into its shadow root.
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",

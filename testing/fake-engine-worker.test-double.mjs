@@ -3,7 +3,7 @@
 // A fake engine worker speaking engine/worker-protocol.ts: it "separates" by writing small
 // valid WAV files (a quiet sine per stem) through `<stem>.wav.partial` + rename, in
 // `segments` steps of `segmentMs` each. Behaviour is configured with the env var
-// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason, analysis }) and per job by words
+// DEMIX_FAKE_WORKER (JSON: { segments, segmentMs, stemSeconds, provider, blocking, log, fallbackReason, analysis, reportRunMs }) and per job by words
 // in the input file name:
 //   "slow"   – 10x the per-segment delay        "fail"   – fails with DECODE_FAILED
 //   "crash"  – the worker thread throws          "exit"   – the worker calls process.exit(7)
@@ -109,7 +109,8 @@ async function run(msg) {
         durationSec: cfg.stemSeconds,
         // "gpulost": the provider failed mid-job and the CPU finished it (engine/fallback-runner.ts)
         ...(gpuFail ? { provider: 'cpu', fallbackReason: `${cfg.provider} failed at segment 2 (out of memory); finished on the cpu from that segment` } : { provider: cfg.provider }),
-        timings: { totalMs: Date.now() - started, runMs: 0, runs: cfg.segments },
+        // `reportRunMs`: the segments' delays reported as session.run time (as the engine times it)
+        timings: { totalMs: Date.now() - started, runMs: cfg.reportRunMs ? cfg.segments * delay : 0, runs: cfg.segments },
         // `analysis` in the config: reported as the engine's tempo/beats/key for every job
         ...(cfg.analysis ? { analysis: cfg.analysis } : {}),
       },

@@ -28,6 +28,8 @@ export function fakeWorkerConfig(cfg: {
   log?: string;
   /** Reported with `ready` (why a GPU provider was not used). */
   fallbackReason?: string;
+  /** Report the segments' delays as the engine's session.run time (result timings). */
+  reportRunMs?: boolean;
   /** Reported with every result as the engine's tempo/beats/key. */
   analysis?: { bpm: number | null; key: string | null; keyConfidence: number | null; beats: number[]; downbeat: number | null; tempoSource?: string | null; ms?: number };
 }): void {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_WORKER, fakeWorkerConfig, tempDir } from '../../testing/test-harness.ts';
+import { FAKE_WORKER, fakeCore, fakeWorkerConfig, makeInputs, tempDir, waitStatus } from '../../testing/test-harness.ts';
 import { redisMissing, startRedis, type RedisServer } from './redis-server.test-support.ts';
 import { LOCK_CEIL_MS, LOCK_FLOOR_MS, LOCK_SEGMENTS, describeLock, lockSettings, startRedisWorker } from './redis-worker.ts';
 
@@ -89,6 +89,28 @@ describe.skipIf(!!missing)('a Redis worker times its segment when it starts (rea
     // The model was loaded both times (on the thread that runs the jobs), a segment timed once.
     const events = fs.readFileSync(log, 'utf8').trim().split('\n').filter((l) => /^(init|bench)/.test(l));
     expect(events.map((e) => e.split(' ')[0])).toEqual(['init', 'bench', 'init']);
+  }, 60_000);
+
+  it("real jobs' segment times refresh the figure: the next start's lock follows them", async () => {
+    const root = tempDir();
+    fakeWorkerConfig({ segments: 2, segmentMs: 300, stemSeconds: 0.01, reportRunMs: true });
+    const cacheDir = path.join(root, 'cache');
+    const start = () => startRedisWorker({ url: redis.url, concurrency: 1, pathMap: [], workerScript: FAKE_WORKER, log: () => {}, cacheDir, host: 'lock-test-2' });
+    const w1 = await start();
+    expect(w1.lock.source).toBe('measured');
+    // A job whose segments take 10x as long ("slow" in its name: 3 s each, reported as run time).
+    const core = await fakeCore(path.join(root, 'data'), { queueUrl: redis.url });
+    try {
+      const [input] = makeInputs(root, ['slow.mp3']);
+      const { jobs } = await core.jobs.addPaths([input], { outputDir: path.join(root, 'out') });
+      expect((await waitStatus(core, jobs[0].id, ['done', 'failed'], 30_000)).status).toBe('done');
+    } finally {
+      await core.close();
+      await w1.close(true);
+    }
+    const w2 = await start();
+    await w2.close(true);
+    expect(w2.lock).toMatchObject({ source: 'cached', segmentMs: 3000, lockDuration: LOCK_SEGMENTS * 3000 });
   }, 60_000);
 
   it('explicit settings skip the measurement', async () => {

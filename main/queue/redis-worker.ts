@@ -169,6 +169,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
   const threadsPerJob = Math.max(1, Math.floor(cores / Math.max(1, o.concurrency)));
   const threads = Array.from({ length: Math.max(1, o.concurrency) }, () => new EngineThread(o.workerScript, o.modelsDir));
   const running = new Map<string, EngineThread>();
+  const segmentTimes = new SegmentTimes(o.cacheDir);
   const canceled = new Set<string>();
   let processed = 0;
 
@@ -236,6 +237,9 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
         })
         .catch((e: EngineError) => failJob(e.code ?? 'INTERNAL', e.code === 'CANCELED' ? 'Canceled.' : `${e.message} (on ${host})`));
       processed++;
+      // The segment time of real jobs refreshes this machine's figure (the lock of the next start).
+      const t = result.timings;
+      if (t && t.runs > 0 && t.runMs > 0) segmentTimes.set(SegmentTimes.key(host, d.options.modelId, result.provider, threadsPerJob), t.runMs / t.runs);
       ok = true;
       return {
         stems: result.stems.map((s) => ({ name: s.name, path: toSubmitterPath(s.path, o.pathMap), format: s.format, durationSec: s.durationSec })),
@@ -256,7 +260,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
     }
   };
 
-  const lock = await chooseLock(o, threads[0], threadsPerJob, host);
+  const lock = await chooseLock(o, threads[0], threadsPerJob, host, segmentTimes);
   const { lockDuration, stalledInterval, maxStalledCount } = lock;
   const worker = new Worker<RemoteJobData, RemoteResult>(QUEUE_NAME, processor, {
     connection: conn,
@@ -297,7 +301,7 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
  * model on this machine's device and thread share, cached per machine (measured once: the model is
  * loaded now, on the thread that runs the jobs, then one warm-up and one timed segment).
  */
-async function chooseLock(o: RedisWorkerOptions, thread: EngineThread, threadsPerJob: number, host: string): Promise<LockSettings> {
+async function chooseLock(o: RedisWorkerOptions, thread: EngineThread, threadsPerJob: number, host: string, times: SegmentTimes): Promise<LockSettings> {
   if (o.lockDurationMs !== undefined || process.env.DEMIX_REDIS_LOCK_MS) return lockSettings(null, o, 'given');
   const modelId = o.calibrationModel ?? 'htdemucs';
   let provider: string;
@@ -307,7 +311,6 @@ async function chooseLock(o: RedisWorkerOptions, thread: EngineThread, threadsPe
     o.log(`could not load ${modelId} to time a segment (${(e as EngineError).message ?? String(e)}); the job lock uses its floor.`);
     return lockSettings(null, o, 'floor');
   }
-  const times = new SegmentTimes(o.cacheDir);
   const key = SegmentTimes.key(host, modelId, provider, threadsPerJob);
   const cached = times.get(key);
   if (cached !== null) return lockSettings(cached, o, 'cached');

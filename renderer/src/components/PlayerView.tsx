@@ -11,6 +11,8 @@ import { DragOut } from './DragOut.tsx';
 import { ExportDialog } from './ExportDialog.tsx';
 import { usePalette } from './usePalette.ts';
 import { SongFacts } from './SongFacts.tsx';
+import { PracticeBar, usePracticeAudio, usePracticeKeys } from './PracticeBar.tsx';
+import { normalizeLoop, snapToBeats, usePractice, type Loop } from '../player/practice-store.ts';
 
 const KNOWN_COLORS = new Set(['drums', 'bass', 'other', 'vocals', 'guitar', 'piano', 'mix']);
 
@@ -96,6 +98,7 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
   const playerRef = useRef<MixPlayer | null>(null);
 
   useEffect(() => openMixer(job.id, stems), [job.id, stems, openMixer]);
+  useEffect(() => usePractice.getState().openJob(job.id), [job.id]);
 
   const durationRef = useRef(duration);
   durationRef.current = duration;
@@ -188,10 +191,19 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
     return () => cancelAnimationFrame(raf);
   }, [player, playing]);
 
+  // Practice: tempo/pitch, loop and click applied to the player; count-in before playback.
+  const onPracticeError = useCallback((title: string, message: string) => toast({ kind: 'error', title, lines: [message] }), [toast]);
+  const { audio: practiceAudio, stretch } = usePracticeAudio(player, job, onPracticeError);
+  const loop = usePractice((s) => s.loop);
+  const loopOn = usePractice((s) => s.loopOn);
+  const countIn = usePractice((s) => s.countIn);
+  const [loopDraft, setLoopDraft] = useState<Loop | null>(null);
+
   const togglePlay = useCallback(() => {
     if (!player) return;
-    player.toggle().catch((e) => toast({ kind: 'error', title: 'Playback did not start', lines: [errorMessage(e)] }));
-  }, [player, toast]);
+    const start = !player.isPlaying && countIn && practiceAudio && job.bpm ? practiceAudio.playWithCountIn(job.bpm) : player.toggle();
+    start.catch((e) => toast({ kind: 'error', title: 'Playback did not start', lines: [errorMessage(e)] }));
+  }, [player, toast, countIn, practiceAudio, job.bpm]);
 
   const seek = useCallback(
     (t: number) => {
@@ -201,6 +213,29 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
     },
     [player],
   );
+
+  // A drag across any waveform marks the loop (snapped to beats unless Alt is held); on release it
+  // becomes the loop, turned on, and playback goes to its start.
+  const beats = job.beats;
+  const onLoopDrag = useCallback(
+    (a: number, b: number, e: { altKey: boolean; done: boolean }) => {
+      const snap = (t: number) => (e.altKey ? t : snapToBeats(t, beats));
+      const l = normalizeLoop({ start: snap(a), end: snap(b) });
+      if (!e.done) {
+        setLoopDraft(l);
+        return;
+      }
+      setLoopDraft(null);
+      if (!l) return;
+      const s = usePractice.getState();
+      s.setLoop(l);
+      s.setLoopOn(true);
+      seek(l.start);
+    },
+    [beats, seek],
+  );
+  const playhead = useCallback(() => playerRef.current?.currentTime ?? 0, []);
+  usePracticeKeys({ enabled: !exportOpen, time: playhead, duration, beats });
 
   // Space plays/pauses anywhere in the player (except while typing); arrows nudge by 5 s.
   useEffect(() => {
@@ -293,6 +328,8 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
         </button>
       </div>
 
+      <PracticeBar job={job} stems={stems} duration={duration} time={time} stretch={stretch} onSeek={seek} />
+
       {peaksError && (
         <p className="banner banner-error" role="alert">
           Could not draw the waveforms: {peaksError}
@@ -357,6 +394,9 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
                     label={label}
                     dimmed={silent || (anySolo && !t.solo)}
                     onSeek={seek}
+                    loop={loopDraft ?? loop}
+                    loopOn={loopDraft ? true : loopOn}
+                    onLoopDrag={onLoopDrag}
                     onScroll={setScroll}
                     scrollLeft={scroll}
                   />
@@ -369,7 +409,7 @@ function Player({ job, info }: { job: Job; info: ResponseOf<'jobs:stream-info'> 
         })}
       </div>
       <p className="hint muted">
-        Space plays and pauses · click a waveform to jump there · M mutes, S solos · drag the {api.host === 'electron' ? <Icon name="drag" size={12} /> : <Icon name="download" size={12} />} handle into your DAW
+        Space plays and pauses · click a waveform to jump there · drag across it to loop (A / B set the ends, L toggles, Alt: no snapping) · M mutes, S solos · drag the {api.host === 'electron' ? <Icon name="drag" size={12} /> : <Icon name="download" size={12} />} handle into your DAW
       </p>
       {exportOpen && <ExportDialog job={job} onClose={() => setExportOpen(false)} />}
     </section>

@@ -21,6 +21,8 @@
  *   loop is clamped to what is playable; past `ready` it waits like normal playback.
  * - **Rate**: `setRate(r)` plays every source at playbackRate r (varispeed: tempo and pitch
  *   together); the clock (`currentTime`) stays in song time. An insert can undo the pitch change.
+ * - **Schedule**: `schedule` lists the pieces on the context clock (song frames → context time),
+ *   so a click track can land on beats exactly; `play(at)` starts at a later context time (count-in).
  * - **Clock**: `currentTime` is the one position every view (waveforms, time readout) follows; it
  *   is derived only from `ctx.currentTime` and the list of scheduled pieces (`posAt`).
  */
@@ -170,6 +172,14 @@ export class MixPlayer {
   get playbackRate(): number {
     return this.rate;
   }
+  /**
+   * What is scheduled on the context now, in order: each piece plays song frames
+   * [pos, pos + frames) from context time ctxStart at `rate` (a loop shows up as pieces that start
+   * again at the loop start). Lets other sounds (the click track) land on exact song positions.
+   */
+  get schedule(): readonly { ctxStart: number; pos: number; frames: number; rate: number }[] {
+    return this.pieces.map(({ ctxStart, pos, frames, rate }) => ({ ctxStart, pos, frames, rate }));
+  }
 
   /** Song frame playing at context time `t`. */
   posAt(t: number): number {
@@ -186,12 +196,14 @@ export class MixPlayer {
 
   // ------------------------------------------------------------------ transport
 
-  async play(): Promise<void> {
+  /** Plays from the current position; `at` (context seconds) delays the start, e.g. after a count-in. */
+  async play(at?: number): Promise<void> {
     if (this.destroyed || this.playing) return;
     if (this.ctx.state === 'suspended') await this.ctx.resume();
     if (this.pausedAt >= this.totalFrames) this.pausedAt = 0;
     this.playing = true;
     this.startAt(this.pausedAt);
+    if (at !== undefined && at > this.cursorCtx) this.cursorCtx = at;
     await this.pump();
   }
 

@@ -164,3 +164,34 @@ export const usePractice = create<PracticeState>()((set, get) => ({
   },
   reset: () => set({ ...DEFAULTS, jobId: get().jobId }),
 }));
+
+/**
+ * The mixer for the "practice" preset: `stem` muted (the part the musician plays), every other stem
+ * audible at 100 %, no solo, the original mix stays as it was (a reference, normally muted).
+ */
+export function practiceMixer<M extends { tracks: Record<string, { muted: boolean; solo: boolean; volume: number }> }>(m: M, stem: string | null): M {
+  const tracks: Record<string, { muted: boolean; solo: boolean; volume: number }> = { ...m.tracks };
+  for (const [name, t] of Object.entries(m.tracks)) {
+    if (name === 'mix') tracks[name] = { ...t, solo: false };
+    else tracks[name] = { muted: name === stem, solo: false, volume: 1 };
+  }
+  return { ...m, tracks };
+}
+
+/**
+ * A loop to start practising from `t` when there is none: four bars (16 beats) of the grid from
+ * the beat nearest `t`, else 8 seconds; kept inside the song.
+ */
+export function defaultLoop(t: number, duration: number, beats: readonly number[] | null | undefined): Loop | null {
+  let start = Math.max(0, Math.min(t, duration));
+  let end = start + 8;
+  if (beats && beats.length > 1) {
+    start = snapToBeats(start, beats);
+    const i = beats.indexOf(start);
+    end = i + 16 < beats.length ? beats[i + 16] : beats[i] + 16 * ((beats[beats.length - 1] - beats[0]) / (beats.length - 1));
+  }
+  end = Math.min(end, duration);
+  // Too near the end for a useful loop: the last 8 s (on a beat) instead.
+  if (end - start < 1) start = Math.max(0, beats && beats.length > 1 ? snapToBeats(end - 8, beats) : end - 8);
+  return normalizeLoop({ start, end });
+}
