@@ -7,6 +7,8 @@
  *   node --import tsx scripts/gpu-providers.ts [clip] [--json out.json]
  *
  * Without a clip, the known-answer mixtures are concatenated to 30 s (needs ffmpeg).
+ * For a machine with no Node.js, npm, ffmpeg or network (the lent GPU machine), scripts/gpu-carry.mjs
+ * packs this script (bundled), Node, the weights and the clip, and scripts/gpu-device-run.sh runs it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 import { readStereo, sdr, countNonFinite } from '../engine/metrics.ts';
 import { chooseTrustedProvider, VerdictCache } from '../engine/provider-check.ts';
 import { Separator } from '../engine/separator.ts';
-import { availableProviders, ThreadRunner, type ProviderName } from '../engine/session.ts';
+import { availableProviders, providerOrder, ThreadRunner, type ProviderName } from '../engine/session.ts';
 import { resolveModel } from '../models/registry.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,13 +75,18 @@ for (const p of order) {
 }
 // What `--device auto` would decide (self-check, fresh verdicts in a temporary cache).
 const gpus = providers.filter((p) => p !== 'cpu');
+const autoCandidates: ProviderName[] = providerOrder('auto').filter((p) => p !== 'cpu');
 let verdicts: unknown = null;
+let autoUses: ProviderName = 'cpu';
 if (gpus.length) {
   const { manifest, weightsPath } = await resolveModel('htdemucs');
   const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
   const r = await chooseTrustedProvider(gpus, (p) => ThreadRunner.create(weightsPath, p, names), manifest, { cache: new VerdictCache(tmp), recheck: true });
   verdicts = r.verdicts;
   for (const v of r.verdicts) console.log(`self-check ${v.provider}: ${v.trusted ? 'trusted' : `not trusted — ${v.reason}`} (SDR vs cpu ${v.sdrDb?.toFixed(1) ?? '?'} dB, ${v.providerMs?.toFixed(0) ?? '?'} ms vs cpu ${v.cpuMs?.toFixed(0)} ms per segment)`);
-  console.log(`--device auto would use: ${r.provider}`);
+  // `auto` checks only its own candidates (WebGPU is tried only on request), first trusted wins.
+  autoUses = r.verdicts.find((v) => v.trusted && autoCandidates.includes(v.provider))?.provider ?? 'cpu';
+  const onRequest = r.verdicts.filter((v) => v.trusted && !autoCandidates.includes(v.provider)).map((v) => v.provider);
+  console.log(`--device auto would use: ${autoUses} (it considers: ${autoCandidates.join(', ') || 'no GPU provider'})${onRequest.length ? `; passed the check but used only on request: ${onRequest.map((p) => `--device ${p}`).join(', ')}` : ''}`);
 }
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), results, verdicts }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), results, verdicts, autoCandidates, autoUses }, null, 2));
