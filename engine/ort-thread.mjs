@@ -3,6 +3,8 @@
 // the next segment, iSTFT + overlap-add of the previous one) and I/O on its own thread and runs
 // the model here, overlapping the two. Plain JavaScript on purpose: it needs no build step and
 // is copied as is into the packaged app.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
@@ -14,13 +16,44 @@ parentPort.on('message', (msg) => {
   chain = chain.then(() => handle(msg));
 });
 
+/**
+ * A CPU session through the optimised-graph cache (engine/session.ts optimizedGraphPath): the
+ * cached graph is loaded with graph optimisation off (it is already optimised: same kernels, same
+ * numbers); without one, the model is optimised as usual and the result saved (temp + rename) for
+ * the next start. A cache that cannot be read or written only costs the optimisation.
+ */
+async function createCached(msg) {
+  const options = { ...msg.options, executionProviders: ['cpu'] };
+  if (existsSync(msg.graphCache)) {
+    try {
+      return await ort.InferenceSession.create(msg.graphCache, { ...options, graphOptimizationLevel: 'disabled' });
+    } catch {
+      rmSync(msg.graphCache, { force: true }); // damaged: rebuilt below
+    }
+  }
+  const tmp = `${msg.graphCache}.${process.pid}.${Date.now()}.partial`;
+  try {
+    mkdirSync(path.dirname(msg.graphCache), { recursive: true });
+    const session = await ort.InferenceSession.create(msg.weightsPath, { ...options, optimizedModelFilePath: tmp });
+    try {
+      renameSync(tmp, msg.graphCache);
+    } catch {
+      rmSync(tmp, { force: true });
+    }
+    return session;
+  } catch {
+    rmSync(tmp, { force: true });
+    return ort.InferenceSession.create(msg.weightsPath, options);
+  }
+}
+
 async function handle(msg) {
   if (msg.type === 'init') {
     const failures = [];
     for (const provider of msg.providers) {
       const t0 = performance.now();
       try {
-        session = await ort.InferenceSession.create(msg.weightsPath, { ...msg.options, executionProviders: [provider] });
+        session = provider === 'cpu' && msg.graphCache ? await createCached(msg) : await ort.InferenceSession.create(msg.weightsPath, { ...msg.options, executionProviders: [provider] });
         parentPort.postMessage({ type: 'ready', provider, failures, loadMs: performance.now() - t0 });
         return;
       } catch (e) {

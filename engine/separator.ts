@@ -12,13 +12,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveModel, type LocateOptions, type ModelManifest } from '../models/registry.ts';
+import { defaultCacheDir, resolveModel, type LocateOptions, type ModelManifest } from '../models/registry.ts';
 import { decodeAudio, probeAudio } from './decode.ts';
 import { SpecTransform, triangleWeights } from './dsp.ts';
 import { ShiftAccumulator } from './shift-accumulator.ts';
 import { openAudioWriter, type AudioWriter } from './encode.ts';
 import { DemixError, toErrorInfo } from './errors.ts';
-import { providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
+import { optimizedGraphPath, providerOrder, ThreadRunner, type IoNames, type ModelRunner, type ProviderName, type RunResult } from './session.ts';
 import { FallbackRunner } from './fallback-runner.ts';
 import { chooseTrustedProvider, runSegment, selfCheckClip, VerdictCache } from './provider-check.ts';
 import type { DeviceChoice, Progress, RunControl, SeparateOptions, SeparateResult, StemFile } from './types.ts';
@@ -41,7 +41,7 @@ export interface SeparatorOptions extends LocateOptions {
   /** Called when a provider fails mid-job and the job continues on the CPU. */
   onFallback?: (reason: string) => void;
   /** Creates the model runner (default: ThreadRunner). Tests pass test doubles here. */
-  runnerFactory?: (weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number }) => Promise<ModelRunner>;
+  runnerFactory?: (weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number; graphCache?: string | null }) => Promise<ModelRunner>;
 }
 
 /** One segment's input buffers (owned by the model runner while a run is in flight). */
@@ -96,7 +96,8 @@ export class Separator {
     const { manifest, weightsPath } = await resolveModel(opts.modelId ?? 'htdemucs', opts);
     const names = { mix: manifest.io.inputs.mix, spec: manifest.io.inputs.spec, specOut: manifest.io.outputs.spec, timeOut: manifest.io.outputs.time };
     const create = opts.runnerFactory ?? ThreadRunner.create;
-    const make = (d: DeviceChoice) => create(weightsPath, d, names, { threads: opts.threads });
+    const graphCache = optimizedGraphPath(opts.cacheDir ?? defaultCacheDir(), manifest.weights.sha256);
+    const make = (d: DeviceChoice) => create(weightsPath, d, names, { threads: opts.threads, graphCache });
     let device = opts.device ?? 'auto';
     let checkReason: string | null = null;
     if (device === 'auto') {

@@ -2,6 +2,7 @@
  * ONNX Runtime sessions: execution provider chosen per platform at run time, with fallback to
  * CPU, and the provider actually used always reported (never silently dropped).
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,22 @@ export function sessionOptions(provider: ProviderName, threads: number): ort.Inf
     enableMemPattern: false,
     enableCpuMemArena: true,
   };
+}
+
+/**
+ * Where the CPU session's optimised graph is cached (ONNX Runtime's optimizedModelFilePath): per
+ * source weights (checksum), ONNX Runtime version and machine (the saved graph holds CPU-specific
+ * layout transforms), so a stale or foreign file is never loaded. Loading it with graph
+ * optimisation off skips the optimisation pass at every later start (measured: model load about
+ * half; outputs bit-identical, scripts/bench-engine-start.ts). DEMIX_GRAPH_CACHE=0 turns it off.
+ */
+export function optimizedGraphPath(cacheDir: string, weightsSha256: string): string | null {
+  if (process.env.DEMIX_GRAPH_CACHE === '0') return null;
+  const machine = createHash('sha256')
+    .update(`${process.platform}|${process.arch}|${os.cpus()[0]?.model ?? '?'}|${ort.env.versions?.node ?? '?'}`)
+    .digest('hex')
+    .slice(0, 12);
+  return path.join(cacheDir, 'optimized-graphs', `${weightsSha256.slice(0, 16)}-ort${ort.env.versions?.node ?? 'x'}-${machine}.onnx`);
 }
 
 /** The providers to try for a device choice, and why an asked-for one is skipped up front. */
@@ -166,7 +183,8 @@ export class ThreadRunner implements ModelRunner {
     worker.unref();
   }
 
-  static async create(weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number } = {}): Promise<ThreadRunner> {
+  /** `graphCache`: the CPU session's optimised-graph cache file (optimizedGraphPath), or none. */
+  static async create(weightsPath: string, device: DeviceChoice, names: IoNames, opts: { threads?: number; graphCache?: string | null } = {}): Promise<ThreadRunner> {
     const { Worker } = await import('node:worker_threads');
     const { fileURLToPath } = await import('node:url');
     const threads = opts.threads ?? defaultThreads();
@@ -178,7 +196,7 @@ export class ThreadRunner implements ModelRunner {
     const reply = await new Promise<ThreadReply>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
-      worker.postMessage({ type: 'init', weightsPath, providers: order, options: { ...options, executionProviders: undefined } });
+      worker.postMessage({ type: 'init', weightsPath, providers: order, options: { ...options, executionProviders: undefined }, graphCache: opts.graphCache ?? null });
     });
     if (reply.type !== 'ready') {
       await worker.terminate();

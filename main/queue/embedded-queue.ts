@@ -27,6 +27,8 @@ export interface EmbeddedQueueOptions {
   cancelGraceMs?: number;
   /** CPU cores to share between workers (default: this machine's). */
   cores?: number;
+  /** Idle engine workers are stopped after this long (default 5 minutes; see PoolOptions). */
+  workerIdleMs?: number;
   /** Nice value for the engine workers (Linux): set by the app and serve so their event loop stays ahead. */
   engineNice?: number;
   lockHeartbeatMs?: number;
@@ -70,6 +72,7 @@ export class EmbeddedQueue implements JobQueue {
         o.bus.emit('job-updated', job);
       },
       cancelGraceMs: o.cancelGraceMs,
+      idleReleaseMs: o.workerIdleMs,
       cores: o.cores ? () => o.cores! : undefined,
       engineNice: o.engineNice,
       log: (m) => o.warn(m),

@@ -39,6 +39,11 @@ export interface PoolOptions {
   cancelGraceMs?: number;
   /** How long close() waits for running jobs to stop at a segment boundary (default 10 min). */
   closeGraceMs?: number;
+  /**
+   * Workers (each holding a model session: 3.6-5 GB) are stopped after this long with no job
+   * running here (default 5 minutes); the next job starts a fresh one.
+   */
+  idleReleaseMs?: number;
   log?: (message: string) => void;
 }
 
@@ -107,6 +112,7 @@ export class WorkerPool {
   private pumping = false;
   private pumpAgain = false;
   private timer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private started = false;
   paused = false;
@@ -173,6 +179,7 @@ export class WorkerPool {
         while (!this.closed && !this.paused && this.inflight.size < this.plan().workers) {
           const job = this.o.backend.claim();
           if (!job) break;
+          this.disarmIdle();
           const entry: InFlight = { job, release: null, done: null, slot: null, lastPersist: 0, cancelTimer: null, canceled: false, lost: false };
           this.inflight.set(job.id, entry);
           this.o.onChange?.();
@@ -190,12 +197,31 @@ export class WorkerPool {
               if (entry.slot) entry.slot.busy = false;
               this.o.onChange?.();
               this.pump();
+              if (this.inflight.size === 0) this.armIdle();
             });
         }
       } while (this.pumpAgain);
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** No job runs here: the workers' sessions are released after idleReleaseMs unless a job comes. */
+  private armIdle(): void {
+    this.disarmIdle();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.closed || this.inflight.size > 0) return;
+      const idle = this.slots.filter((s) => s.worker && !s.busy);
+      if (!idle.length) return;
+      for (const s of idle) void this.dispose(s, false).then(() => this.o.onChange?.());
+    }, this.o.idleReleaseMs ?? 5 * 60_000);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /**
@@ -284,16 +310,23 @@ export class WorkerPool {
 
   private async runJob(entry: InFlight): Promise<void> {
     const { job } = entry;
+    // The worker starts (thread + model load, seconds) while the job is prepared (input checks,
+    // content hash, cache lookup, output folder): the first audio comes that much sooner. A worker
+    // started for a job that then needs no run stays for the next job (or until it idles out).
+    const key = this.workerKey(job);
+    const slot = this.takeSlot(key);
+    entry.slot = slot;
+    const ready = this.ensureWorker(slot, job);
+    ready.catch(() => {});
     const prep = await this.o.prepare(job);
     if (!prep.run || this.closed) return;
     if (entry.canceled || this.o.backend.status(job.id) !== 'running') return;
 
-    const key = this.workerKey(job);
-    const slot = this.takeSlot(key);
-    entry.slot = slot;
     let provider: string;
     try {
-      provider = await this.ensureWorker(slot, job);
+      provider = await ready;
+      // The worker died while the job was being prepared: start another one.
+      if (!slot.worker) provider = await this.ensureWorker(slot, job);
     } catch (e) {
       if (this.closed) return;
       const err = e as JobError;
@@ -496,6 +529,7 @@ export class WorkerPool {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.disarmIdle();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     const entries = [...this.inflight.values()];
