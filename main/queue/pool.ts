@@ -504,11 +504,16 @@ export class WorkerPool {
 
   private async dispose(slot: Slot, force: boolean): Promise<void> {
     const w = slot.worker;
+    const ready = slot.ready;
     slot.worker = null;
     slot.ready = null;
     slot.key = null;
     if (!w) return;
     if (!force) {
+      // A worker still loading its model (started while its job was prepared, and the job then
+      // needed no run) is let finish the load first: its model thread must not end inside
+      // ONNX Runtime's native session creation.
+      if (ready) await Promise.race([ready.catch(() => {}), new Promise((r) => setTimeout(r, 10 * 60_000).unref())]);
       w.postMessage({ type: 'shutdown' } satisfies ToWorker);
       const exited = await Promise.race([
         new Promise<boolean>((r) => w.once('exit', () => r(true))),
