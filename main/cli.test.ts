@@ -242,7 +242,8 @@ describe('demix CLI with the real engine', () => {
     expect(r.signal, `killed after the time limit; output so far:\n${r.stdout}\n${r.stderr}`).toBeNull();
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
     expect(r.stdout).toMatch(/✓ clip\.flac → .* \(4 stems, .*(cpu|cuda|dml|coreml|webgpu)\)/);
-    expect(r.stdout).toMatch(/✗ notes\.mp3: .*not an audio file/);
+    // Refused at add (its content is text), on stderr with its path.
+    expect(r.stderr).toMatch(/✗ .*notes\.mp3: Named like audio but holds text, not sound/);
     expect(r.stdout).toMatch(/✗ trunc\.mp3: .*truncated or damaged/);
     expect(r.stdout).toMatch(/✗ zero\.wav: .*(no audio samples|no audio track)/);
     expect(r.stdout).toMatch(/1 done, 3 failed, 0 skipped/);
