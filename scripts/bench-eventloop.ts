@@ -209,7 +209,7 @@ async function main() {
   mkdirSync(dataDir2, { recursive: true });
   const clip = makeClip(90);
   registerFiveMinuteJob(dataDir2, media, outDir);
-  const core2 = await createCore({ dataDir: dataDir2, host: 'web', appVersion: 'bench', onWarning: () => {}, pollMs: 100 });
+  const core2 = await createCore({ dataDir: dataDir2, host: 'web', appVersion: 'bench', onWarning: () => {} }); // the app's own poll period (1 s)
   try {
     const { jobs } = await core2.jobs.addPaths([clip], { outputDir: path.join(outDir, 'busy') });
     const running = jobs[0].id;
