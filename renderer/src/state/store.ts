@@ -116,6 +116,11 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
       });
     }
 
+    /** Jobs from an add's answer: a job already known came through an event, which is newer than the answer's snapshot. */
+    function addNewJobs(jobs: Job[]) {
+      upsertJobs(jobs.filter((j) => !get().jobs[j.id]));
+    }
+
     function upsertBatches(batches: Batch[]) {
       if (batches.length === 0) return;
       set((s) => {
@@ -267,7 +272,7 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
             try {
               const res = await api.invoke('jobs:add-upload', { uploadId: g.uploadId });
               upsertBatches(res.batches);
-              upsertJobs(res.jobs);
+              addNewJobs(res.jobs);
               added += res.jobs.length;
               for (const r of res.rejected) rejected.push(`${baseName(r.path)}: ${r.reason}`);
             } catch (e) {

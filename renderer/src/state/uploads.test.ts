@@ -198,3 +198,20 @@ describe('isJobOfUpload', () => {
     expect(isJobOfUpload({ uploadId: 'u1234567', relativePath: 'Song.flac' }, '/music/Song.flac')).toBe(false);
   });
 });
+
+describe('an upload answered from the cache before jobs:add-upload answers', () => {
+  it("keeps the job's newer state from its event (done), not the answer's snapshot (queued)", async () => {
+    const api = createFakeApi();
+    api.upload = async (blob: Blob, o: UploadOptions) => ({ uploadId: o.uploadId, path: o.relativePath, size: blob.size });
+    api.override('jobs:add-upload', async (req: { uploadId: string }) => {
+      const queued = { id: 'jc', name: 'Again.flac', inputPath: `/data/uploads/${req.uploadId}/Again.flac`, batchId: null, relativePath: null, options: { modelId: 'htdemucs', format: 'wav', bits: 16, clipMode: 'rescale', twoStems: null, shifts: 0, device: 'auto' }, status: 'queued', progress: 0, segmentsDone: 0, segmentsTotal: 0, etaSec: null, provider: null, error: null, priority: 0, outputDir: '/out/x', durationSec: null, stems: [], createdAt: 1, startedAt: null, finishedAt: null } satisfies Job;
+      api.emit('job-updated', { ...queued, status: 'done', provider: 'cache', progress: 1, finishedAt: 2 });
+      return { jobs: [queued], batches: [], rejected: [] };
+    });
+    const store = createDemixStore(api, { setTimeout: () => {} });
+    await store.getState().start();
+    await store.getState().uploadFiles([picked('Again.flac', 10)]);
+    expect(store.getState().jobs.jc).toMatchObject({ status: 'done', provider: 'cache' });
+  });
+});
+
