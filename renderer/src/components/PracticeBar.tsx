@@ -188,53 +188,21 @@ export function PracticeBar({ job, stems, duration, time, stretch, onSeek }: Bar
         )}
       </div>
 
-      <label className="practice-group practice-slider" title="Tempo without changing the pitch (50–150 %)">
-        <span>Tempo</span>
-        <input
-          type="range"
-          min={TEMPO_MIN}
-          max={TEMPO_MAX}
-          step={1}
-          value={p.tempo}
-          onChange={(e) => p.setTempo(Number(e.target.value))}
-          onDoubleClick={() => p.setTempo(100)}
-          aria-label="Tempo"
-          aria-valuetext={`${p.tempo}%`}
-        />
-        <output className="practice-value">{p.tempo}%</output>
-      </label>
-
-      <label className="practice-group practice-slider" title="Pitch in semitones without changing the tempo">
-        <span>Pitch</span>
-        <input
-          type="range"
-          min={SEMITONES_MIN}
-          max={SEMITONES_MAX}
-          step={1}
-          value={st}
-          onChange={(e) => p.setSemitones(Number(e.target.value))}
-          onDoubleClick={() => p.setSemitones(0)}
-          aria-label="Pitch"
-          aria-valuetext={`${pitchText.replace('st', 'semitones')}`}
-        />
-        <output className="practice-value">{pitchText}</output>
-      </label>
-
-      <label className="practice-group practice-slider practice-fine" title="Fine pitch in cents (to match your tuning)">
-        <span>Fine</span>
-        <input
-          type="range"
-          min={CENTS_MIN}
-          max={CENTS_MAX}
-          step={1}
-          value={p.cents}
-          onChange={(e) => p.setCents(Number(e.target.value))}
-          onDoubleClick={() => p.setCents(0)}
-          aria-label="Fine pitch"
-          aria-valuetext={`${centsText.replace('c', 'cents')}`}
-        />
-        <output className="practice-value">{centsText}</output>
-      </label>
+      <PracticeSlider label="Tempo" title="Tempo without changing the pitch (50–150 %)" min={TEMPO_MIN} max={TEMPO_MAX} value={p.tempo} reset={100} onChange={p.setTempo} shown={`${p.tempo}%`} spoken={`${p.tempo}%`} />
+      <PracticeSlider label="Pitch" title="Pitch in semitones without changing the tempo" min={SEMITONES_MIN} max={SEMITONES_MAX} value={st} reset={0} onChange={p.setSemitones} shown={pitchText} spoken={pitchText.replace('st', 'semitones')} />
+      <PracticeSlider
+        label="Fine"
+        ariaLabel="Fine pitch"
+        className="practice-fine"
+        title="Fine pitch in cents (to match your tuning)"
+        min={CENTS_MIN}
+        max={CENTS_MAX}
+        value={p.cents}
+        reset={0}
+        onChange={p.setCents}
+        shown={centsText}
+        spoken={centsText.replace('c', 'cents')}
+      />
 
       {!isBypass(p.tempo, p.semitones, p.cents) && (
         <button type="button" className="btn btn-sm btn-ghost" onClick={() => (p.setTempo(100), p.setSemitones(0), p.setCents(0))} title="Back to the original tempo and pitch">
@@ -293,5 +261,39 @@ export function PracticeBar({ job, stems, duration, time, stretch, onSeek }: Bar
         </select>
       </label>
     </div>
+  );
+}
+
+/** One labelled practice slider (step 1; double-click puts it back to `reset`). */
+function PracticeSlider(props: {
+  label: string;
+  ariaLabel?: string;
+  className?: string;
+  title: string;
+  min: number;
+  max: number;
+  value: number;
+  reset: number;
+  onChange: (v: number) => void;
+  /** The value as shown beside the slider, and as read out. */
+  shown: string;
+  spoken: string;
+}) {
+  return (
+    <label className={`practice-group practice-slider${props.className ? ` ${props.className}` : ''}`} title={props.title}>
+      <span>{props.label}</span>
+      <input
+        type="range"
+        min={props.min}
+        max={props.max}
+        step={1}
+        value={props.value}
+        onChange={(e) => props.onChange(Number(e.target.value))}
+        onDoubleClick={() => props.onChange(props.reset)}
+        aria-label={props.ariaLabel ?? props.label}
+        aria-valuetext={props.spoken}
+      />
+      <output className="practice-value">{props.shown}</output>
+    </label>
   );
 }
