@@ -96,6 +96,8 @@ interface Phase {
   pingMaxMs: number;
   loopP99Ms: number;
   loopMaxMs: number;
+  /** Pings later than 50 ms, with where the core's thread spent that time. */
+  stalls: Stall[];
 }
 
 const pct = (xs: number[], p: number) => {
@@ -104,18 +106,58 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
+/**
+ * Where the core's main thread spent a stretch of time (Linux): on a CPU, waiting for one while
+ * runnable, or neither (asleep or blocked), from /proc/self/task/<tid>/schedstat, plus the time
+ * the hypervisor took the machine's CPUs away (steal, /proc/stat). Explains a late ping.
+ */
+interface ThreadClock {
+  at: number;
+  ranMs: number;
+  waitedMs: number;
+  stealMs: number;
+}
+const USER_HZ = 100;
+function threadClock(): ThreadClock | null {
+  try {
+    const [ran, waited] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { at: performance.now(), ranMs: ran / 1e6, waitedMs: waited / 1e6, stealMs: ((cpu[7] ?? 0) * 1000) / USER_HZ };
+  } catch {
+    return null;
+  }
+}
+interface Stall {
+  lateMs: number;
+  ranMs: number;
+  waitedForCpuMs: number;
+  asleepOrBlockedMs: number;
+  machineStealMs: number;
+}
+
 /** Runs `fn` while pinging the core every 20 ms; a ping's latency = how late it ran + the call itself. */
 async function measure(name: string, core: Core, fn: () => Promise<unknown>): Promise<Phase> {
   const h = monitorEventLoopDelay({ resolution: 10 });
   const lat: number[] = [];
+  const stalls: Stall[] = [];
   let stop = false;
+  let prev = threadClock();
   const ping = () => {
     const due = performance.now() + 20;
     setTimeout(() => {
       if (stop) return;
       const t = performance.now();
       core.queue.state();
-      lat.push(performance.now() - t + Math.max(0, t - due));
+      const late = performance.now() - t + Math.max(0, t - due);
+      lat.push(late);
+      const now = threadClock();
+      if (late > 50 && prev && now) {
+        const span = now.at - prev.at;
+        const ranMs = now.ranMs - prev.ranMs;
+        const waitedForCpuMs = now.waitedMs - prev.waitedMs;
+        stalls.push({ lateMs: late, ranMs, waitedForCpuMs, asleepOrBlockedMs: Math.max(0, span - ranMs - waitedForCpuMs), machineStealMs: now.stealMs - prev.stealMs });
+      }
+      prev = now;
       ping();
     }, 20);
   };
@@ -136,7 +178,13 @@ async function measure(name: string, core: Core, fn: () => Promise<unknown>): Pr
     pingMaxMs: Math.max(0, ...lat),
     loopP99Ms: h.percentile(99) / 1e6,
     loopMaxMs: h.max / 1e6,
+    stalls,
   };
+  for (const st of stalls) {
+    console.log(
+      `  late ping ${st.lateMs.toFixed(0)} ms; since the previous ping the core's thread ran ${st.ranMs.toFixed(0)} ms, waited for a CPU ${st.waitedForCpuMs.toFixed(0)} ms, slept or was blocked ${st.asleepOrBlockedMs.toFixed(0)} ms; machine steal ${st.machineStealMs.toFixed(0)} ms (both CPUs)`,
+    );
+  }
   console.log(
     `${name.padEnd(44)} ${(wallMs / 1000).toFixed(1).padStart(6)} s   ping p99 ${r.pingP99Ms.toFixed(1).padStart(6)} ms, worst ${r.pingMaxMs.toFixed(1).padStart(6)} ms (${r.pings} pings)   loop delay p99 ${r.loopP99Ms.toFixed(1)} ms, max ${r.loopMaxMs.toFixed(1)} ms`,
   );
