@@ -88,4 +88,19 @@ export default tseslint.config(
       forbid(['electron', ...nodeBuiltins], 'The renderer runs in a sandboxed page: no Node, no Electron.'),
     ],
   }),
+  // Test support (`*.test-support.*`) and test doubles (`*.test-double.*`) serve tests and benches only:
+  // no production module imports them, so they never reach a bundle.
+  {
+    files: ['{engine,models,main,preload,renderer}/**/*.{ts,tsx,mts,mjs}'],
+    ignores: ['**/*.test.{ts,tsx}', '**/*.test-support.{ts,tsx}', '**/*.test-double.*'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['ImportDeclaration', 'ExportNamedDeclaration', 'ExportAllDeclaration', 'ImportExpression'].map((node) => ({
+          selector: `${node}[source.value=/[.]test-(support|double)[.]/]`,
+          message: 'Test support and test doubles are for tests only: production code never imports them.',
+        })),
+      ],
+    },
+  },
 );

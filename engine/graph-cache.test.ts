@@ -2,43 +2,34 @@
  * The optimised-graph cache of the CPU session (engine/ort-thread.mjs, optimizedGraphPath): the
  * first start saves ONNX Runtime's optimised graph, later starts load it with optimisation off,
  * and the outputs are the same bits; a damaged cache file is replaced, never fatal. A tiny model
- * built here (MatMul + Conv) stands in for HTDemucs.
+ * (MatMul + Conv, built with ./tiny-onnx.test-support.ts) stands in for HTDemucs.
  */
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeModel, type ModelProto } from '../models/quantize.ts';
 import { mulberry32 } from './prng.ts';
 import { optimizedGraphPath, ThreadRunner } from './session.ts';
+import { f32, tinyOnnx, vi } from './tiny-onnx.test-support.ts';
 
-const FLOAT = 1;
-const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
 const rand = (n: number, seed: number) => {
   const r = mulberry32(seed);
   return Float32Array.from({ length: n }, () => r() - 0.5);
 };
-const f32 = (name: string, dims: number[], data: Float32Array) => ({ name, dataType: FLOAT, dims, rawData: new Uint8Array(data.buffer.slice(0)) });
 
 /** mix [1, 2, 8] → MatMul → time [1, 2, 8]; spec [1, 4, 6, 5] → Conv 3x3 (pads 1) → Relu → specOut [1, 8, 6, 5]. */
 function tinyModel(file: string): void {
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'demix-test',
-    graph: {
-      name: 'tiny',
-      node: [
-        { opType: 'MatMul', input: ['mix', 'W'], output: ['time'], name: 'mm', domain: '', attribute: [] },
-        { opType: 'Conv', input: ['spec', 'K', 'B'], output: ['c'], name: 'conv', domain: '', attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }, { name: 'kernel_shape', type: 7, ints: [3, 3] }] },
-        { opType: 'Relu', input: ['c'], output: ['specOut'], name: 'relu', domain: '', attribute: [] },
-      ],
-      initializer: [f32('W', [8, 8], rand(64, 1)), f32('K', [8, 4, 3, 3], rand(8 * 4 * 9, 2)), f32('B', [8], rand(8, 3))],
-      input: [vi('mix', [1, 2, 8]), vi('spec', [1, 4, 6, 5])],
-      output: [vi('time', [1, 2, 8]), vi('specOut', [1, 8, 6, 5])],
-    },
-  } as unknown as ModelProto;
-  writeFileSync(file, encodeModel(model));
+  const model = tinyOnnx({
+    node: [
+      { opType: 'MatMul', input: ['mix', 'W'], output: ['time'], name: 'mm', domain: '', attribute: [] },
+      { opType: 'Conv', input: ['spec', 'K', 'B'], output: ['c'], name: 'conv', domain: '', attribute: [{ name: 'pads', type: 7, ints: [1, 1, 1, 1] }, { name: 'kernel_shape', type: 7, ints: [3, 3] }] },
+      { opType: 'Relu', input: ['c'], output: ['specOut'], name: 'relu', domain: '', attribute: [] },
+    ],
+    initializer: [f32('W', [8, 8], rand(64, 1)), f32('K', [8, 4, 3, 3], rand(8 * 4 * 9, 2)), f32('B', [8], rand(8, 3))],
+    input: [vi('mix', [1, 2, 8]), vi('spec', [1, 4, 6, 5])],
+    output: [vi('time', [1, 2, 8]), vi('specOut', [1, 8, 6, 5])],
+  });
+  writeFileSync(file, model);
 }
 
 const names = { mix: 'mix', spec: 'spec', specOut: 'specOut', timeOut: 'time' };

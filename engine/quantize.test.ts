@@ -1,32 +1,19 @@
 /**
- * The int8 transform (models/quantize.ts) on a tiny model built here: the quantised graph gives
+ * The int8 transform (models/quantize.ts) on a tiny model (./tiny-onnx.test-support.ts): the quantised graph gives
  * the float graph's outputs within quantisation error when both run through onnxruntime-node,
  * with the MatMul/Gemm/Conv nodes really replaced by their integer forms.
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { decodeModel, encodeModel, quantizeModel, quantizeSymmetric, type ModelProto, type NodeProto, type QuantizeOptions } from '../models/quantize.ts';
+import { decodeModel, encodeModel, quantizeModel, quantizeSymmetric, type QuantizeOptions } from '../models/quantize.ts';
+import { mulberry32 } from './prng.ts';
+import { f32, flt, int, ints, node, tinyOnnx, vi } from './tiny-onnx.test-support.ts';
 
 /** Deterministic pseudo-random numbers (mulberry32), roughly N(0, 1)-shaped by summing. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed);
   return (n: number, scale = 1) => Float32Array.from({ length: n }, () => (u() + u() + u() - 1.5) * scale);
 }
-
-const FLOAT = 1;
-const f32 = (name: string, dims: number[], data: Float32Array) => ({ name, dataType: FLOAT, dims, rawData: new Uint8Array(data.buffer.slice(0)) });
-const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-const node = (opType: string, input: string[], output: string[], attribute: object[] = []): NodeProto => ({ opType, input, output, name: `${opType}_${output[0]}`, domain: '', attribute: attribute as NodeProto['attribute'] });
-const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
-const int = (name: string, v: number) => ({ name, type: 2, i: v });
-const flt = (name: string, v: number) => ({ name, type: 1, f: v });
 
 /**
  * x [2, 64] → MatMul W1 [64, 96] → Gemm (transB, W2 [48, 96], bias) → y [2, 48];
@@ -34,32 +21,25 @@ const flt = (name: string, v: number) => ({ name, type: 1, f: v });
  */
 function tinyModel(): Uint8Array {
   const r = rng(7);
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'demix-test',
-    graph: {
-      name: 'tiny',
-      node: [
-        node('MatMul', ['x', 'W1'], ['h']),
-        node('Gemm', ['h', 'W2', 'B2'], ['y'], [flt('alpha', 1), flt('beta', 1), int('transB', 1)]),
-        node('Conv', ['a', 'W3', 'B3'], ['c'], [ints('kernel_shape', [3]), ints('pads', [1, 1]), ints('strides', [1]), ints('dilations', [1]), int('group', 1)]),
-        node('Conv', ['b', 'W4'], ['d'], [ints('kernel_shape', [3, 1]), ints('pads', [1, 0, 1, 0]), ints('strides', [2, 1])]),
-      ],
-      initializer: [
-        f32('W1', [64, 96], r(64 * 96, 0.2)),
-        f32('W2', [48, 96], r(48 * 96, 0.2)),
-        f32('B2', [48], r(48, 0.1)),
-        // per-output-channel magnitudes that differ a lot: what per-channel scales are for
-        f32('W3', [16, 8, 3], Float32Array.from(r(16 * 8 * 3), (v, i) => v * 0.01 * (1 + Math.floor(i / 24) * 4))),
-        f32('B3', [16], r(16, 0.1)),
-        f32('W4', [32, 4, 3, 1], r(32 * 4 * 3, 0.3)),
-      ],
-      input: [vi('x', [2, 64]), vi('a', [1, 8, 40]), vi('b', [1, 4, 12, 10])],
-      output: [vi('y', [2, 48]), vi('c', [1, 16, 40]), vi('d', [1, 32, 6, 10])],
-    },
-  };
-  return encodeModel(model as unknown as ModelProto);
+  return tinyOnnx({
+    node: [
+      node('MatMul', ['x', 'W1'], ['h']),
+      node('Gemm', ['h', 'W2', 'B2'], ['y'], [flt('alpha', 1), flt('beta', 1), int('transB', 1)]),
+      node('Conv', ['a', 'W3', 'B3'], ['c'], [ints('kernel_shape', [3]), ints('pads', [1, 1]), ints('strides', [1]), ints('dilations', [1]), int('group', 1)]),
+      node('Conv', ['b', 'W4'], ['d'], [ints('kernel_shape', [3, 1]), ints('pads', [1, 0, 1, 0]), ints('strides', [2, 1])]),
+    ],
+    initializer: [
+      f32('W1', [64, 96], r(64 * 96, 0.2)),
+      f32('W2', [48, 96], r(48 * 96, 0.2)),
+      f32('B2', [48], r(48, 0.1)),
+      // per-output-channel magnitudes that differ a lot: what per-channel scales are for
+      f32('W3', [16, 8, 3], Float32Array.from(r(16 * 8 * 3), (v, i) => v * 0.01 * (1 + Math.floor(i / 24) * 4))),
+      f32('B3', [16], r(16, 0.1)),
+      f32('W4', [32, 4, 3, 1], r(32 * 4 * 3, 0.3)),
+    ],
+    input: [vi('x', [2, 64]), vi('a', [1, 8, 40]), vi('b', [1, 4, 12, 10])],
+    output: [vi('y', [2, 48]), vi('c', [1, 16, 40]), vi('d', [1, 32, 6, 10])],
+  });
 }
 
 async function runModel(bytes: Uint8Array): Promise<Record<string, Float32Array>> {

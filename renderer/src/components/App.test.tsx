@@ -1,36 +1,13 @@
 // @vitest-environment happy-dom
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AppProvider } from '../context.tsx';
-import { createDemixStore } from '../state/store.ts';
-import { createFakeApi, finishJob } from '../testing/fake-api.ts';
+import { describe, expect, it } from 'vitest';
+import { finishJob } from '../testing/fake-api.ts';
+import { renderHarness } from '../testing/render-app.test-support.tsx';
 import { App } from './App.tsx';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+const render = renderHarness();
 
-let root: Root | null = null;
-afterEach(() => {
-  act(() => root?.unmount());
-  root = null;
-  document.body.innerHTML = '';
-});
-
-async function mount() {
-  const api = createFakeApi();
-  const store = createDemixStore(api, { setTimeout: () => 0 });
-  const el = document.createElement('div');
-  document.body.appendChild(el);
-  root = createRoot(el);
-  await act(async () => {
-    root!.render(
-      <AppProvider value={{ api, store, appVersion: 'test', mock: false }}>
-        <App />
-      </AppProvider>,
-    );
-  });
-  return { api, store, el };
-}
+const mount = () => render(<App />);
 
 const byLabel = (el: HTMLElement, label: string) => el.querySelector(`[aria-label="${label}"]`) as HTMLElement | null;
 

@@ -1,39 +1,20 @@
 // @vitest-environment happy-dom
 /** The mixdown dialog sends the player's practice tempo and pitch (issue 13), or the original on request. */
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AppProvider } from '../context.tsx';
+import { describe, expect, it } from 'vitest';
 import { usePractice } from '../player/practice-store.ts';
-import { createDemixStore } from '../state/store.ts';
-import { createFakeApi, finishJob } from '../testing/fake-api.ts';
+import { finishJob } from '../testing/fake-api.ts';
+import { fakeApp, renderHarness } from '../testing/render-app.test-support.tsx';
 import { ExportDialog, practiceLabel } from './ExportDialog.tsx';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let root: Root | null = null;
-afterEach(() => {
-  act(() => root?.unmount());
-  root = null;
-  document.body.innerHTML = '';
-  usePractice.getState().reset();
-});
+const render = renderHarness(() => usePractice.getState().reset());
 
 async function open() {
-  const api = createFakeApi();
-  const store = createDemixStore(api, { setTimeout: () => 0 });
+  const app = fakeApp();
+  const { api } = app;
   await api.invoke('jobs:add-files', { paths: ['/m/song.flac'] });
   const job = finishJob(api, [...api.jobs.keys()][0], ['vocals', 'no_vocals']);
-  const el = document.createElement('div');
-  document.body.appendChild(el);
-  root = createRoot(el);
-  await act(async () => {
-    root!.render(
-      <AppProvider value={{ api, store, appVersion: 'test', mock: false }}>
-        <ExportDialog job={job} onClose={() => {}} />
-      </AppProvider>,
-    );
-  });
+  const { el } = await render(<ExportDialog job={job} onClose={() => {}} />, app);
   const exportCall = async () => {
     await act(async () => {
       (el.querySelector('button[type=submit]') as HTMLButtonElement).click();

@@ -1,28 +1,19 @@
 // @vitest-environment happy-dom
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../../preload/contract.ts';
-import { AppProvider } from '../context.tsx';
-import { createDemixStore } from '../state/store.ts';
-import { createFakeApi, finishJob } from '../testing/fake-api.ts';
+import { finishJob } from '../testing/fake-api.ts';
+import { fakeApp, renderHarness } from '../testing/render-app.test-support.tsx';
 import { usePractice, defaultLoop, practiceMixer } from '../player/practice-store.ts';
 import { initialMixer } from '../state/mixer.ts';
 import { PracticeBar, loopWithEdge, usePracticeKeys } from './PracticeBar.tsx';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
 const BEATS = Array.from({ length: 24 }, (_, i) => 0.2 + i * 0.5); // 120 BPM from 0.2 s
 
-let root: Root | null = null;
+const render = renderHarness();
 beforeEach(() => {
   usePractice.getState().reset();
   usePractice.setState({ jobId: null });
-});
-afterEach(() => {
-  act(() => root?.unmount());
-  root = null;
-  document.body.innerHTML = '';
 });
 
 function Keys({ time }: { time: number }) {
@@ -31,24 +22,20 @@ function Keys({ time }: { time: number }) {
 }
 
 async function mount(jobPatch: Partial<Job> = {}, time = 3.3) {
-  const api = createFakeApi();
-  const store = createDemixStore(api, { setTimeout: () => 0 });
+  const app = fakeApp();
+  const { api, store } = app;
   await api.invoke('jobs:add-files', { paths: ['/m/song.flac'] });
   const id = [...api.jobs.keys()][0];
   const job = { ...finishJob(api, id), bpm: 120, beats: BEATS, downbeat: 0.2, ...jobPatch };
   store.getState().openMixer(id, ['drums', 'bass', 'other', 'vocals']);
-  const el = document.createElement('div');
-  document.body.appendChild(el);
-  root = createRoot(el);
   const seeks: number[] = [];
-  await act(async () => {
-    root!.render(
-      <AppProvider value={{ api, store, appVersion: 'test', mock: false }}>
-        <PracticeBar job={job} stems={['drums', 'bass', 'other', 'vocals']} duration={12} time={time} stretch="off" onSeek={(t) => seeks.push(t)} />
-        <Keys time={time} />
-      </AppProvider>,
-    );
-  });
+  const { el } = await render(
+    <>
+      <PracticeBar job={job} stems={['drums', 'bass', 'other', 'vocals']} duration={12} time={time} stretch="off" onSeek={(t) => seeks.push(t)} />
+      <Keys time={time} />
+    </>,
+    app,
+  );
   return { el, store, seeks };
 }
 

@@ -1,40 +1,19 @@
 // @vitest-environment happy-dom
 /** The GPU fallback reason reaches the user: the queue row and the Diagnostics report. */
 import { act } from 'react';
-import { createRoot, type Root } from 'react-dom/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Diagnostics } from '../../../preload/contract.ts';
-import { AppProvider } from '../context.tsx';
-import { createDemixStore } from '../state/store.ts';
-import { createFakeApi } from '../testing/fake-api.ts';
+import { renderHarness } from '../testing/render-app.test-support.tsx';
 import { App } from './App.tsx';
 import { diagnosticsReport } from './DiagnosticsView.tsx';
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let root: Root | null = null;
-afterEach(() => {
-  act(() => root?.unmount());
-  root = null;
-  document.body.innerHTML = '';
-});
+const render = renderHarness();
 
 const REASON = 'using cpu because cuda: not available in this build/machine';
 
 describe('fallback reason in the UI', () => {
   it('the queue row of a job that fell back says so, with the reason', async () => {
-    const api = createFakeApi();
-    const store = createDemixStore(api, { setTimeout: () => 0 });
-    const el = document.createElement('div');
-    document.body.appendChild(el);
-    root = createRoot(el);
-    await act(async () => {
-      root!.render(
-        <AppProvider value={{ api, store, appVersion: 'test', mock: false }}>
-          <App />
-        </AppProvider>,
-      );
-    });
+    const { api, el } = await render(<App />);
     await act(async () => {
       await api.invoke('jobs:add-files', { paths: ['/m/song.flac'] });
       api.emit('job-updated', [...api.jobs.values()][0]);
