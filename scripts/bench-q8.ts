@@ -10,11 +10,11 @@
  * dropouts. Usage: node --import tsx scripts/bench-q8.ts [--quick] [--variant conv|per-tensor|reduce-range]
  *                  node --import tsx scripts/bench-q8.ts quality <modelId>   (child: prints one JSON line)
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { timedRun } from './timed-run.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(repo, '.bench');
@@ -60,30 +60,7 @@ async function quality(modelId: string) {
   console.log(JSON.stringify({ modelId, means, mean: means.reduce((a, b) => a + b) / means.length, perRunMs: sep.runMs / sep.runs, runs: sep.runs, nonFinite, worstDropout, loadMs: sep.loadMs }));
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ wallMs: number; peakRssMB: number | null; stdout: string }> {
-  const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-  const rssFile = path.join(work, `rss-q8-${process.pid}.txt`);
-  const [c, a] = gnuTime ? [gnuTime, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(c, a, { cwd: repo, env: { ...process.env, DEMIX_MODELS_DIR: q8Dir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - t0;
-      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-1500)}`));
-      let peakRssMB: number | null = null;
-      if (gnuTime && existsSync(rssFile)) {
-        peakRssMB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
-        rmSync(rssFile, { force: true });
-      }
-      resolve({ wallMs, peakRssMB, stdout });
-    });
-  });
-}
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => timedRun(cmd, args, { cwd: repo, env: { DEMIX_MODELS_DIR: q8Dir, ...env }, rssFile: path.join(work, `rss-q8-${process.pid}.txt`) });
 
 async function main() {
   const quick = process.argv.includes('--quick');

@@ -17,13 +17,14 @@
  *          --no-q8 (skip the int8 comparison, scripts/bench-q8.ts), --eventloop (only the
  *          event-loop measurement), --soak (the queue soak of scripts/soak.ts instead of all of the above).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveFfmpeg } from '../engine/ffmpeg.ts';
 import type { FirstAudio } from './bench-first-audio.ts';
+import { timedRun, type Timed } from './timed-run.ts';
 
 if (process.argv.includes('--soak')) {
   // `npm run bench -- --soak`: the queue soak (scripts/soak.ts) instead of the speed figures.
@@ -38,7 +39,6 @@ const writeReadme = process.argv.includes('--readme');
 const cliRatioOnly = process.argv.includes('--cli-ratio');
 const rounds = quick && !cliRatioOnly ? 1 : 2;
 const ffmpeg = resolveFfmpeg().path;
-const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
 mkdirSync(work, { recursive: true });
 
@@ -56,36 +56,8 @@ function makeClip(seconds: number, ext: 'flac' | 'wav'): string {
   return out;
 }
 
-interface Timed {
-  wallMs: number;
-  peakRssMB: number | null;
-  stdout: string;
-}
-
 /** Runs a command, measuring wall time and (with GNU time) the peak RSS of the whole process. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const rssFile = path.join(work, `rss-${process.pid}.txt`);
-    const [c, a] = gnuTime ? [gnuTime, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
-    const t0 = performance.now();
-    const child = spawn(c, a, { cwd: repo, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - t0;
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      let peakRssMB: number | null = null;
-      if (gnuTime && existsSync(rssFile)) {
-        peakRssMB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024;
-        rmSync(rssFile, { force: true });
-      }
-      resolve({ wallMs, peakRssMB, stdout });
-    });
-  });
-}
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timed> => timedRun(cmd, args, { cwd: repo, env, rssFile: path.join(work, `rss-${process.pid}.txt`) });
 
 const lastJson = <T>(s: string): T => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
 
