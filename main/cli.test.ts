@@ -6,25 +6,15 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { main } from './cli.ts';
 import type { Core } from './core.ts';
+import { runCli } from '../testing/cli-harness.ts';
 import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor } from '../testing/test-harness.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'demix.js');
 const FIXTURE = path.resolve(REPO_ROOT, 'test', 'fixtures', 'known-answer', 'song01', 'mixture.flac');
 
-async function run(args: string[], opts: { fake?: boolean } = { fake: true }) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(['node', 'demix', ...args], { out, err, workerScript: opts.fake === false ? undefined : FAKE_WORKER });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const cores: Core[] = [];
 afterEach(async () => {

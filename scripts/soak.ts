@@ -11,24 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCore } from '../main/core.ts';
-import { FAKE_WORKER } from '../testing/test-harness.ts';
+import { FAKE_WORKER, listFiles } from '../testing/test-harness.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = 200;
 const STEMS = ['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav'];
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(p);
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return out;
-}
 
 export async function runSoak(): Promise<number> {
   const t0 = Date.now();

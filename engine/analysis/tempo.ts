@@ -12,7 +12,7 @@
  * 3. Beats: dynamic-programming beat tracking (Ellis 2007) with that period.
  * 4. Downbeat: the beat phase (of 4) with the most kick and bass onsets and the fewest snares.
  */
-import { onsetFrameTime, type OnsetBands } from './features.ts';
+import { onsetFrameTime, type Features, type OnsetBands } from './features.ts';
 
 export interface TempoResult {
   bpm: number;
@@ -287,14 +287,8 @@ export function findDownbeat(beats: number[], kick: Float32Array, snare: Float32
   return best;
 }
 
-export interface TempoInput {
-  fps: number;
-  drums: OnsetBands | null;
-  bass: OnsetBands | null;
-  mix: OnsetBands;
-  drumsPower: number;
-  mixPower: number;
-}
+/** What tempo and beat tracking read of the collected features. */
+export type TempoInput = Pick<Features, 'fps' | 'drums' | 'bass' | 'mix' | 'drumsPower' | 'mixPower'>;
 
 /** Drums quieter than this (relative to the mix, in power) count as "no drums": the mix is used. */
 export const DRUMS_SILENT_RATIO = 10 ** (-30 / 10);

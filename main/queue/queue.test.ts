@@ -5,21 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Job as JobSchema, QueueState, type Job } from '../../preload/contract.ts';
-import type { Core } from '../core.ts';
 import { INSERT_CHUNK } from '../yield.ts';
+import { fakeCoresClosedAfterEach } from '../../testing/fake-cores.ts';
 import { fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle, waitStatus } from '../../testing/test-harness.ts';
 
-const cores: Core[] = [];
-async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
-  const c = await fakeCore(dataDir, extra);
-  cores.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
-});
+const { cores, newCore } = fakeCoresClosedAfterEach();
 beforeAll(() => fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 }));
 
 describe('queue with the fake engine worker', () => {

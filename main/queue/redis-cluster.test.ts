@@ -7,11 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../preload/contract.ts';
-import { main } from '../cli.ts';
 import type { Core } from '../core.ts';
+import { runCli } from '../../testing/cli-harness.ts';
 import { FAKE_WORKER, REPO_ROOT, fakeCore, listFiles, makeInputs, tempDir, waitFor, waitIdle } from '../../testing/test-harness.ts';
 import { freePort, redisMissing, startRedis, type RedisServer } from './redis-server.test-support.ts';
 
@@ -52,16 +51,7 @@ async function workerProcess(url: string, host: string, fake: object, extraEnv: 
   return Object.assign(child, { log: () => log });
 }
 
-async function cli(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(['node', 'demix', ...args], { out, err, workerScript: FAKE_WORKER });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 /** Stem files of a job folder: exactly one set, no partials. */
 function stemSet(dir: string): string[] {

@@ -7,21 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Job as JobSchema } from '../../preload/contract.ts';
 import { main } from '../cli.ts';
-import type { Core } from '../core.ts';
+import { fakeCoresClosedAfterEach } from '../../testing/fake-cores.ts';
 import { FAKE_WORKER, REPO_ROOT, fakeCore, fakeWorkerConfig, listFiles, makeInputs, tempDir, waitFor, waitIdle } from '../../testing/test-harness.ts';
 
-const cores: Core[] = [];
-async function newCore(dataDir = path.join(tempDir(), 'data'), extra = {}) {
-  const c = await fakeCore(dataDir, extra);
-  cores.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cores.splice(0)) await c.close();
-});
+const { cores, newCore } = fakeCoresClosedAfterEach();
 beforeEach(() => fakeWorkerConfig({ segments: 2, segmentMs: 1, stemSeconds: 0.01 }));
 
 describe('same-named tracks', () => {

@@ -1,23 +1,15 @@
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
 import { Job as JobSchema } from '../../preload/contract.ts';
 import { Bus } from '../bus.ts';
 import { fmtMusic } from '../cli/format.ts';
-import { tempDir } from '../../testing/test-harness.ts';
-import { openDatabase } from './db.ts';
+import { JOB_OPTIONS, tempJobDatabases } from '../../testing/temp-job-db.ts';
 import { decodeBeats, JobStore, optionsKey } from './job-store.ts';
 
-const options = { modelId: 'htdemucs', format: 'wav' as const, bits: 16 as const, clipMode: 'rescale' as const, twoStems: null, shifts: 0, device: 'auto' as const };
-const opened: Database.Database[] = [];
-afterEach(() => {
-  for (const d of opened.splice(0)) d.close();
-});
+const options = JOB_OPTIONS;
+const openDb = tempJobDatabases();
 
 function setup() {
-  const dir = tempDir();
-  const { db, sqlite } = openDatabase(path.join(dir, 'demix.db'));
-  opened.push(sqlite);
+  const { db, sqlite } = openDb();
   const store = new JobStore(db, new Bus());
   const [job] = store.insert(null, [
     { id: 'a00001', name: 'song.mp3', inputPath: '/m/song.mp3', modelId: 'htdemucs', options: JSON.stringify(options), optionsKey: optionsKey(options), status: 'queued', createdAt: 1, outputRoot: '/o', outputDir: '/o/htdemucs/song' },

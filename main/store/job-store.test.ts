@@ -1,23 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Batch as BatchSchema, Job as JobSchema, type Batch, type EventPayload, type Job } from '../../preload/contract.ts';
 import { Bus } from '../bus.ts';
-import { openDatabase } from './db.ts';
 import { JobStore, optionsKey, type NewJobRow } from './job-store.ts';
-import { tempDir } from '../../testing/test-harness.ts';
-import type Database from 'better-sqlite3';
+import { JOB_OPTIONS, tempJobDatabases } from '../../testing/temp-job-db.ts';
 
-const options = { modelId: 'htdemucs', format: 'wav' as const, bits: 16 as const, clipMode: 'rescale' as const, twoStems: null, shifts: 0, device: 'auto' as const };
-const opened: Database.Database[] = [];
-afterEach(() => {
-  for (const d of opened.splice(0)) d.close();
-});
+const options = JOB_OPTIONS;
+const openDb = tempJobDatabases();
 
 function setup() {
-  const dir = tempDir();
-  const { db, sqlite } = openDatabase(path.join(dir, 'demix.db'));
-  opened.push(sqlite);
+  const { dir, db } = openDb();
   const bus = new Bus();
   const events: EventPayload<'job-updated'>[] = [];
   bus.on('job-updated', (j) => events.push(j));
