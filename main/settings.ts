@@ -2,7 +2,7 @@
  * Settings, stored one key per row and validated with the contract's Settings schema: a value
  * that no longer validates (older version, hand edit) falls back to its default.
  */
-import { DEFAULT_MAX_UPLOAD_BYTES, Settings, formatIssues } from '../preload/contract.ts';
+import { DEFAULT_MAX_UPLOAD_BYTES, JobOptions, Settings, formatIssues } from '../preload/contract.ts';
 import { CoreError } from './core-error.ts';
 import type { Db } from './store/db.ts';
 import { settings as settingsTable } from './store/schema.ts';
@@ -11,13 +11,8 @@ import { defaultOutputDir } from './paths.ts';
 export function defaultSettings(): Settings {
   return {
     outputDir: defaultOutputDir(),
-    modelId: 'htdemucs',
-    format: 'wav',
-    bits: 16,
-    clipMode: 'rescale',
-    twoStems: null,
-    shifts: 0,
-    device: 'auto',
+    // modelId, format, bits, clipMode, twoStems, shifts, device: the contract's job option defaults
+    ...JobOptions.parse({}),
     // Each worker holds one model session (~4-5 GB on CPU) and uses every core: one at a time.
     concurrency: 1,
     queueUrl: null,

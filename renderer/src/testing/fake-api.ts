@@ -5,7 +5,9 @@
  */
 import {
   CONTRACT_VERSION,
+  DEFAULT_MAX_UPLOAD_BYTES,
   DemixRemoteError,
+  JobOptions,
   channels,
   type Batch,
   type Channel,
@@ -65,16 +67,10 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     paused: false,
     settings: {
       outputDir: '/home/musician/Music/Demix',
-      modelId: 'htdemucs',
-      format: 'wav',
-      bits: 16,
-      clipMode: 'rescale',
-      twoStems: null,
-      shifts: 0,
-      device: 'auto',
+      ...JobOptions.parse({}),
       concurrency: 1,
       queueUrl: null,
-      maxUploadBytes: 2 * 1024 * 1024 * 1024,
+      maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
     },
 
     async invoke<C extends Channel>(channel: C, request: RequestOf<C>): Promise<ResponseOf<C>> {
