@@ -10,7 +10,7 @@ import { probeAudio } from '../engine/decode.ts';
 import { toErrorInfo } from '../engine/errors.ts';
 import { listModels } from '../models/registry.ts';
 import { CoreError } from './core-error.ts';
-import { jobOutputDir, trackName } from './paths.ts';
+import { jobOutputDir, sanitizeSegment, trackName } from './paths.ts';
 import { disguisedAs, isAudioFile, audioExtensions, readHead, scanFolder, type FoundFile } from './scan.ts';
 import { newId } from './store/ids.ts';
 import { optionsKey, type JobStore } from './store/job-store.ts';
@@ -67,6 +67,22 @@ export function spanProblem(e: { startSec: number; endSec: number }, durationSec
   if (Math.round(e.endSec * 44100) <= Math.round(e.startSec * 44100)) return `Excerpt ${label}: the span is empty (zero length); choose an end after the start.`;
   if (durationSec != null && e.endSec > durationSec + 1e-3) return `Excerpt ${label}: the song is only ${Math.floor(durationSec * 100) / 100} s long; choose a span that ends by then.`;
   return null;
+}
+
+/**
+ * A short folder label for a job's output options (the model has a folder of its own): the format
+ * always, then what differs from the defaults, e.g. `mp3`, `wav 24-bit`, `wav, vocals + no_vocals`,
+ * `flac, clamped, 2 shifts`.
+ */
+export function optionsLabel(o: JobOptions): string {
+  let format: string = o.format;
+  // Bit depth applies to wav and flac only; 32 is float in wav and 24-bit in flac.
+  if (o.format !== 'mp3' && o.bits !== 16) format += o.format === 'wav' && o.bits === 32 ? ' 32-bit float' : ' 24-bit';
+  const parts = [format];
+  if (o.twoStems) parts.push(`${o.twoStems} + no_${o.twoStems}`);
+  if (o.clipMode !== 'rescale') parts.push('clamped');
+  if (o.shifts > 0) parts.push(`${o.shifts} shift${o.shifts === 1 ? '' : 's'}`);
+  return sanitizeSegment(parts.join(', '));
 }
 
 export const SKIPPED_PREFIX = 'Already separated';
@@ -292,7 +308,7 @@ export class JobsService {
       // gets its own folder, never one another job (of this call or an earlier one) writes into.
       const hash = hashes.get(f.path) ?? null;
       const base = jobOutputDir(outputRoot, options.modelId, f.path, relative);
-      const outDir = this.uniqueOutputDir(excerpt ? `${base} [${spanLabel(excerpt)}]` : base, f.path, usedDirs, hash);
+      const outDir = this.uniqueOutputDir(excerpt ? `${base} [${spanLabel(excerpt)}]` : base, f.path, usedDirs, hash, options);
       if (this.store.alreadySeparated(f.path, f.size, f.mtimeMs, key, outDir)) {
         rejected.push({ path: f.path, reason: `${SKIPPED_PREFIX} with these settings: ${outDir}` });
         return null;
@@ -358,17 +374,33 @@ export class JobsService {
   }
 
   /**
-   * `base`, or `<track> (<ext>)`, `<track> (<ext> 2)`, … : the first folder no other input uses,
-   * neither earlier in this call (`used`) nor in any job on record.
+   * The first folder no other job's work is in, neither earlier in this call (`used`) nor in any
+   * job on record: `base`; when another input uses it, `<track> (<ext>)`, `<track> (<ext> 2)`, … ;
+   * and when the same input is there with other output options, that folder plus the options,
+   * `<track> [mp3]`, `<track> [wav 24-bit]`, then `<track> [mp3 2]`, … The same input with the same
+   * options finds its earlier folder again (skipped when done, the same job when queued).
    */
-  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null = null): string {
-    const free = (d: string) => !used.has(d) && !this.store.outputDirTakenBy(d, inputPath, inputHash);
-    if (free(base)) return base;
+  private uniqueOutputDir(base: string, inputPath: string, used: Set<string>, inputHash: string | null, options: JobOptions): string {
+    const key = optionsKey(options);
+    const takenBy = (d: string) => (used.has(d) ? 'input' : this.store.outputDirTakenBy(d, inputPath, inputHash, key));
+    // `d` or its options variant; null when another input owns `d`.
+    const forThisInput = (d: string): string | null => {
+      const by = takenBy(d);
+      if (by === 'input') return null;
+      if (!by) return d;
+      const label = optionsLabel(options);
+      for (let n = 1; ; n++) {
+        const v = `${d} [${n === 1 ? label : `${label} ${n}`}]`;
+        if (!takenBy(v)) return v;
+      }
+    };
+    const first = forThisInput(base);
+    if (first) return first;
     const ext = path.extname(inputPath).slice(1) || 'audio';
     const stem = `${trackName(inputPath)} (${ext}`;
     for (let n = 1; ; n++) {
-      const d = path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`);
-      if (free(d)) return d;
+      const d = forThisInput(path.join(path.dirname(base), n === 1 ? `${stem})` : `${stem} ${n})`));
+      if (d) return d;
     }
   }
 

@@ -109,6 +109,24 @@ describe('job store', () => {
     expect(store.findCacheHit('h1', key, b.id)).toBeNull(); // stems gone
   });
 
+  it("output folder: taken by another input, or by the same input (path or content) with other options; free for the same options", () => {
+    const { store } = setup();
+    const key = optionsKey(options);
+    const mp3 = optionsKey({ ...options, format: 'mp3' });
+    const [a] = store.insert(null, [row({ inputPath: '/up/1/song.flac', outputDir: '/out/htdemucs/song' })]).jobs;
+    store.setInputHash(a.id, 'h1');
+    const dir = '/out/htdemucs/song';
+    expect(store.outputDirTakenBy(dir, '/up/1/song.flac', null, key)).toBeNull(); // the same job again
+    expect(store.outputDirTakenBy(dir, '/up/1/song.flac', null, mp3)).toBe('options');
+    expect(store.outputDirTakenBy(dir, '/up/1/song.flac')).toBeNull(); // no key given: only other inputs count
+    expect(store.outputDirTakenBy(dir, '/up/2/song.flac', null, key)).toBe('input');
+    // An upload of the same content (another path, same hash) is the same song.
+    expect(store.outputDirTakenBy(dir, '/up/2/song.flac', 'h1', key)).toBeNull();
+    expect(store.outputDirTakenBy(dir, '/up/2/song.flac', 'h1', mp3)).toBe('options');
+    expect(store.outputDirTakenBy(dir, '/up/2/song.flac', 'h2', key)).toBe('input');
+    expect(store.outputDirTakenBy('/out/htdemucs/other', '/up/2/song.flac', 'h1', mp3)).toBeNull();
+  });
+
   it('keeps batch counts in step with its jobs', () => {
     const { store } = setup();
     const batch = { id: 'b1', sourceFolder: '/music', outputDir: '/out', total: 2, skipped: 0, createdAt: 1 };

@@ -576,14 +576,21 @@ export class JobStore {
   }
 
   /**
-   * Another job (different input) that already uses this output folder. With `inputHash` (an
-   * uploaded file), a job whose input has the same content does not count: it is the same song.
+   * Whose work is already in this output folder, if not this input's with these options:
+   * 'input' when a job for another input uses it, 'options' when a job for the same input with
+   * other output options (`key`, see optionsKey) does; null when the folder is free for this job.
+   * With `inputHash` (an uploaded file), a job whose input has the same content is the same input.
    */
-  outputDirTakenBy(outputDir: string, inputPath: string, inputHash: string | null = null): boolean {
-    if (inputHash) {
-      return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? and (input_hash is null or input_hash <> ?) limit 1`).get(outputDir, inputPath, inputHash);
-    }
-    return !!this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? limit 1`).get(outputDir, inputPath);
+  outputDirTakenBy(outputDir: string, inputPath: string, inputHash: string | null = null, key: string | null = null): 'input' | 'options' | null {
+    const otherInput = inputHash
+      ? this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? and (input_hash is null or input_hash <> ?) limit 1`).get(outputDir, inputPath, inputHash)
+      : this.stmt(`select 1 from jobs where output_dir = ? and input_path <> ? limit 1`).get(outputDir, inputPath);
+    if (otherInput) return 'input';
+    if (key === null) return null;
+    const otherOptions = inputHash
+      ? this.stmt(`select 1 from jobs where output_dir = ? and options_key <> ? and (input_path = ? or input_hash = ?) limit 1`).get(outputDir, key, inputPath, inputHash)
+      : this.stmt(`select 1 from jobs where output_dir = ? and options_key <> ? and input_path = ? limit 1`).get(outputDir, key, inputPath);
+    return otherOptions ? 'options' : null;
   }
 
   /** Whether another job than `jobId` lists this file among its stems (a cache hit linked into the same folder). */
