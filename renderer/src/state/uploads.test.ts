@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DemixRemoteError, type Batch, type Job, type UploadOptions } from '../../../preload/contract.ts';
-import { createFakeApi } from '../testing/fake-api.ts';
+import { createFakeApi, queuedJob } from '../testing/fake-api.ts';
 import { createDemixStore } from './store.ts';
 import { droppedFiles, groupUploads, isJobOfUpload, skipInFolder, type PickedFile } from './uploads.ts';
 
@@ -87,30 +87,17 @@ describe('store.uploadFiles', () => {
       const files = sent.filter((s) => s.uploadId === req.uploadId);
       const folder = files[0].relativePath.includes('/') ? files[0].relativePath.split('/')[0] : null;
       const batch: Batch | null = folder ? { id: `b-${req.uploadId}`, sourceFolder: `/data/uploads/${req.uploadId}/${folder}`, outputDir: '/out', total: files.length, done: 0, failed: 0, canceled: 0, skipped: 0, createdAt: 1 } : null;
-      const jobs = files.map(
-        (f, i) =>
-          ({
-            id: `j-${req.uploadId}-${i}`,
-            name: f.name,
-            inputPath: `/data/uploads/${req.uploadId}/${f.relativePath}`,
-            batchId: batch?.id ?? null,
-            relativePath: folder ? f.relativePath.slice(folder.length + 1) : null,
-            options: { modelId: 'htdemucs', format: 'wav', bits: 16, clipMode: 'rescale', twoStems: null, shifts: 0, device: 'auto' },
-            status: 'queued',
-            progress: 0,
-            segmentsDone: 0,
-            segmentsTotal: 0,
-            etaSec: null,
-            provider: null,
-            error: null,
-            priority: 0,
-            outputDir: '/out/htdemucs/x',
-            durationSec: null,
-            stems: [],
-            createdAt: 1,
-            startedAt: null,
-            finishedAt: null,
-          }) satisfies Job,
+      const jobs = files.map((f, i) =>
+        queuedJob({
+          id: `j-${req.uploadId}-${i}`,
+          name: f.name,
+          inputPath: `/data/uploads/${req.uploadId}/${f.relativePath}`,
+          batchId: batch?.id ?? null,
+          relativePath: folder ? f.relativePath.slice(folder.length + 1) : null,
+          options: { modelId: 'htdemucs', format: 'wav', bits: 16, clipMode: 'rescale', twoStems: null, shifts: 0, device: 'auto' },
+          outputDir: '/out/htdemucs/x',
+          createdAt: 1,
+        }),
       );
       early?.(jobs);
       return { jobs, batches: batch ? [batch] : [], rejected: [] };

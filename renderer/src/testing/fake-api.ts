@@ -138,7 +138,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
   function newJob(path: string, batch: Batch | null): Job {
     const id = `job${++seq}`;
     const name = path.split('/').pop()!; // main names a job after its file, extension included
-    const job: Job = {
+    const job = queuedJob({
       id,
       name,
       inputPath: path,
@@ -153,21 +153,9 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
         shifts: fake.settings.shifts,
         device: fake.settings.device,
       },
-      status: 'queued',
-      progress: 0,
-      segmentsDone: 0,
-      segmentsTotal: 0,
-      etaSec: null,
-      provider: null,
-      error: null,
-      priority: 0,
       outputDir: `${fake.settings.outputDir}/${fake.settings.modelId}/${name.replace(/\.[^.]+$/, '')}`,
-      durationSec: null,
-      stems: [],
       createdAt: created++,
-      startedAt: null,
-      finishedAt: null,
-    };
+    });
     fake.jobs.set(id, job);
     return job;
   }
@@ -314,6 +302,32 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
 }
 
 /** Marks a job finished with the given stems (as main would after a successful run). */
+/** A job as main answers an add with it: queued, nothing run yet. */
+export function queuedJob(j: Pick<Job, 'id' | 'name' | 'inputPath' | 'batchId' | 'relativePath' | 'options' | 'outputDir' | 'createdAt'>): Job {
+  return {
+    id: j.id,
+    name: j.name,
+    inputPath: j.inputPath,
+    batchId: j.batchId,
+    relativePath: j.relativePath,
+    options: j.options,
+    status: 'queued',
+    progress: 0,
+    segmentsDone: 0,
+    segmentsTotal: 0,
+    etaSec: null,
+    provider: null,
+    error: null,
+    priority: 0,
+    outputDir: j.outputDir,
+    durationSec: null,
+    stems: [],
+    createdAt: j.createdAt,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
 export function finishJob(fake: FakeApi, id: string, stems = ['drums', 'bass', 'other', 'vocals'], durationSec = 12): Job {
   const j = fake.jobs.get(id)!;
   return fake.patchJob(id, {
