@@ -99,7 +99,10 @@ export function AddBar({ large = false }: { large?: boolean }) {
           autoComplete="off"
         />
       </label>
-      <button type="submit" className={`btn ${api.host === 'electron' || upload ? '' : 'btn-accent'}`} disabled={!value.trim()}>
+      {/* aria-disabled, not disabled: a form whose submit button is disabled ignores Enter in its
+          field, so Enter pressed before the typed path re-rendered the button was lost (seen in e2e
+          on a loaded machine); submit() ignores an empty field itself. */}
+      <button type="submit" className={`btn ${api.host === 'electron' || upload ? '' : 'btn-accent'}`} aria-disabled={!value.trim()}>
         {busy > 0 && !value.trim() ? 'Adding…' : 'Add'}
       </button>
     </form>
