@@ -44,6 +44,8 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
+  /** The engine worker's process entry (default: engine/process-host.mjs, or dist/engine-host.mjs beside a bundle). */
+  engineHostScript?: string;
   /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
   mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
@@ -199,6 +201,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       settings: () => settingsStore.get(),
       prepare: (job, run) => service.prepare(job, run),
       workerScript: opts.workerScript ?? engineWorkerPath(),
+      engineHostScript: opts.engineHostScript,
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
       cancelGraceMs: opts.cancelGraceMs,

@@ -32,6 +32,8 @@ function appPaths() {
     renderer: path.join(root, 'dist', 'renderer'),
     // Worker threads load from the real file system: the worker ships unpacked (electron-builder.yml).
     engineWorker: unpacked(path.join(root, 'dist', 'engine-worker.js')),
+    // The engine worker's own process (main/queue/process-worker.ts) starts from this entry.
+    engineHost: unpacked(path.join(root, 'dist', 'engine-host.mjs')),
     mediaWorker: unpacked(path.join(root, 'dist', 'media-worker.js')),
   };
 }
@@ -99,6 +101,7 @@ async function start(): Promise<void> {
       host: 'electron',
       appVersion: app.getVersion(),
       ...(existsSync(p.engineWorker) ? { workerScript: p.engineWorker } : {}),
+      ...(existsSync(p.engineHost) ? { engineHostScript: p.engineHost } : {}),
       ...(existsSync(p.mediaWorker) ? { mediaWorkerScript: p.mediaWorker } : {}),
     });
   } catch (e) {

@@ -21,6 +21,8 @@ export interface EmbeddedQueueOptions {
   /** Input checks, cache and output folder before the engine runs (the jobs service). */
   prepare: (job: Job, run: QueueBackend) => Promise<PrepareResult>;
   workerScript: string;
+  /** The engine worker's process entry (PoolOptions.engineHostScript). */
+  engineHostScript?: string;
   modelsDir?: string;
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged. */
@@ -63,6 +65,7 @@ export class EmbeddedQueue implements JobQueue {
     this.pool = new WorkerPool({
       backend: this.backend,
       workerScript: o.workerScript,
+      engineHostScript: o.engineHostScript,
       size: () => o.settings().concurrency,
       prepare: (job) => o.prepare(job, this.backend),
       onChange: o.onChange,

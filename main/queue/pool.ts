@@ -1,5 +1,6 @@
 /**
- * A pool of worker threads running the engine (engine/worker-protocol.ts). Each worker holds one
+ * A pool of engine workers (engine/worker-protocol.ts; each a process of its own, see
+ * process-worker.ts). Each worker holds one
  * model session for one (model, device) and runs one job at a time; it is reused across jobs.
  * A worker that throws or exits fails only its job (with the reason) and is replaced.
  */
@@ -8,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ProcessWorker, type EngineWorkerHandle } from './process-worker.ts';
 import type { Job, JobError } from '../../preload/contract.ts';
 import type { FromWorker, ToWorker } from '../../engine/worker-protocol.ts';
 import type { QueueBackend } from './backend.ts';
@@ -20,8 +22,16 @@ export interface PoolOptions {
   backend: QueueBackend;
   /** The engine worker script (engine/worker-path.ts; tests: a fake speaking the same protocol). */
   workerScript: string;
-  /** Nice value for the engine workers (Linux; see engine/thread-priority.ts): the app and serve keep their event loop ahead of the model. */
+  /** Nice value for the engine workers (see engine/thread-priority.ts): the app and serve keep their event loop ahead of the model. */
   engineNice?: number;
+  /**
+   * Run each engine worker in a process of its own (default; main/queue/process-worker.ts says
+   * why: forking ffmpeg from a process holding the model froze the core's event loop), or as a
+   * worker thread of this process (`'thread'`).
+   */
+  engineHost?: 'process' | 'thread';
+  /** The process entry (default: processHostPath()). */
+  engineHostScript?: string;
   /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
   size: () => number;
   prepare: (job: Job) => Promise<PrepareResult>;
@@ -49,7 +59,7 @@ export interface PoolOptions {
 
 interface Slot {
   index: number;
-  worker: Worker | null;
+  worker: EngineWorkerHandle | null;
   key: string | null;
   ready: Promise<string> | null;
   provider: string | null;
@@ -452,7 +462,8 @@ export class WorkerPool {
     const key = this.workerKey(job);
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
-    const worker = new Worker(this.o.workerScript);
+    const worker: EngineWorkerHandle =
+      this.o.engineHost === 'thread' ? new Worker(this.o.workerScript) : new ProcessWorker(this.o.workerScript, { nice: this.o.engineNice, host: this.o.engineHostScript });
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;

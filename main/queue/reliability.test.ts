@@ -200,7 +200,11 @@ describe('runner lock lost (the runner process frozen past the stale time, then 
         DEMIX_FAKE_WORKER: JSON.stringify({ segments: 40, segmentMs: 100, stemSeconds: 0.01, log: logA }),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group: the freeze below stops runner A and its engine worker process
+      // together, as a sleeping machine would.
+      detached: true,
     });
+    const signalA = (sig: NodeJS.Signals) => process.kill(-child.pid!, sig);
     try {
       let stdout = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -213,10 +217,10 @@ describe('runner lock lost (the runner process frozen past the stale time, then 
       const id = jobs[0].id;
       await waitFor(() => b.jobs.get(id).segmentsDone >= 3, 30_000, 'runner A to be mid-job');
 
-      child.kill('SIGSTOP'); // a laptop lid closed on runner A
+      signalA('SIGSTOP'); // a laptop lid closed on runner A
       await waitFor(() => b.runner.isRunner(), 20_000, 'B to take the lock');
       await waitFor(() => { const j = b.jobs.get(id); return j.status === 'running' && b.jobs.get(id).segmentsDone >= 2 && j; }, 20_000, 'B to run the job');
-      child.kill('SIGCONT'); // A wakes up in the middle of "its" job
+      signalA('SIGCONT'); // A wakes up in the middle of "its" job
       await waitFor(() => fs.readFileSync(logA, 'utf8').includes(`canceled ${id}`), 20_000, 'A to stop its run');
       // A stopped on waking, while B's run was still going (not because B had finished it).
       expect(b.jobs.get(id).status).toBe('running');
@@ -230,7 +234,11 @@ describe('runner lock lost (the runner process frozen past the stale time, then 
       expect(db.prepare('select status, attempts, owner_id as ownerId from jobs').get()).toEqual({ status: 'done', attempts: 2, ownerId: null });
       db.close();
     } finally {
-      child.kill('SIGKILL');
+      try {
+        signalA('SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   }, 90_000);
 });
