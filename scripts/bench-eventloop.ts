@@ -128,6 +128,8 @@ function threadClock(): ThreadClock | null {
   }
 }
 interface Stall {
+  /** When the late ping ran (ISO time). */
+  at: string;
   lateMs: number;
   ranMs: number;
   waitedForCpuMs: number;
@@ -155,7 +157,7 @@ async function measure(name: string, core: Core, fn: () => Promise<unknown>): Pr
         const span = now.at - prev.at;
         const ranMs = now.ranMs - prev.ranMs;
         const waitedForCpuMs = now.waitedMs - prev.waitedMs;
-        stalls.push({ lateMs: late, ranMs, waitedForCpuMs, asleepOrBlockedMs: Math.max(0, span - ranMs - waitedForCpuMs), machineStealMs: now.stealMs - prev.stealMs });
+        stalls.push({ at: new Date().toISOString(), lateMs: late, ranMs, waitedForCpuMs, asleepOrBlockedMs: Math.max(0, span - ranMs - waitedForCpuMs), machineStealMs: now.stealMs - prev.stealMs });
       }
       prev = now;
       ping();
@@ -182,7 +184,7 @@ async function measure(name: string, core: Core, fn: () => Promise<unknown>): Pr
   };
   for (const st of stalls) {
     console.log(
-      `  late ping ${st.lateMs.toFixed(0)} ms; since the previous ping the core's thread ran ${st.ranMs.toFixed(0)} ms, waited for a CPU ${st.waitedForCpuMs.toFixed(0)} ms, slept or was blocked ${st.asleepOrBlockedMs.toFixed(0)} ms; machine steal ${st.machineStealMs.toFixed(0)} ms (both CPUs)`,
+      `  late ping ${st.lateMs.toFixed(0)} ms at ${st.at.slice(11, 23)}; since the previous ping the core's thread ran ${st.ranMs.toFixed(0)} ms, waited for a CPU ${st.waitedForCpuMs.toFixed(0)} ms, slept or was blocked ${st.asleepOrBlockedMs.toFixed(0)} ms; machine steal ${st.machineStealMs.toFixed(0)} ms (both CPUs)`,
     );
   }
   console.log(
@@ -295,7 +297,9 @@ async function main() {
       ),
     );
   } finally {
+    const tc = performance.now();
     await core2.close();
+    console.log(`closing the core with the separation running took ${((performance.now() - tc) / 1000).toFixed(1)} s`);
   }
   const worst = phases.slice(1);
   const ok = worst.every((p) => p.pingP99Ms <= 50 && p.pingMaxMs <= 250);

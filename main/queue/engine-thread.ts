@@ -1,9 +1,9 @@
 /**
- * One engine worker thread (engine/worker-protocol.ts) for the Redis worker process: it holds one
- * model session and runs one job at a time. The engine runs on this thread, never on the main
- * thread, so `session.run` blocking for seconds never delays BullMQ's lock renewal.
+ * One engine worker (engine/worker-protocol.ts) for the Redis worker process: it holds one model
+ * session and runs one job at a time. The engine runs in a process of its own (process-worker.ts
+ * says why), never on the main thread, so `session.run` blocking for seconds never delays BullMQ's lock renewal.
  */
-import { Worker } from 'node:worker_threads';
+import { ProcessWorker, type EngineWorkerHandle } from './process-worker.ts';
 import type { FromWorker, ToWorker } from '../../engine/worker-protocol.ts';
 import type { SeparateOptions, SeparateResult, Progress } from '../../engine/types.ts';
 import type { DeviceChoice } from '../../preload/contract.ts';
@@ -14,7 +14,7 @@ export interface EngineError {
 }
 
 export class EngineThread {
-  private worker: Worker | null = null;
+  private worker: EngineWorkerHandle | null = null;
   private ready: Promise<string> | null = null;
   private key: string | null = null;
   private current: { jobId: string; onMessage: (m: FromWorker) => void; onDeath: (reason: string) => void } | null = null;
@@ -32,7 +32,7 @@ export class EngineThread {
     const key = `${modelId}|${device}`;
     if (this.worker && this.key === key && this.ready) return this.ready;
     if (this.worker) void this.dispose(true);
-    const worker = new Worker(this.script);
+    const worker = new ProcessWorker(this.script);
     this.worker = worker;
     this.key = key;
     this.ready = new Promise<string>((resolve, reject) => {
