@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessWorker } from '../main/queue/process-worker.ts';
 import { DemixRemoteError } from '../preload/contract.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,8 +114,9 @@ describe('npm run build', () => {
     expect(demix.mediaUrl('a', 'vocals')).toBe('demix-media://job/a/vocals');
   });
 
-  it('the engine worker bundle starts and speaks the worker protocol', async () => {
-    const worker = new Worker(path.join(dist, 'engine-worker.js'));
+  it('the engine worker bundle starts in its own process from dist/engine-host.mjs and speaks the worker protocol', async () => {
+    // As the app starts it (main/queue/pool.ts): a process whose entry is the copied host.
+    const worker = new ProcessWorker(path.join(dist, 'engine-worker.js'), { host: path.join(dist, 'engine-host.mjs') });
     try {
       const reply = await new Promise<{ type: string; error?: { code: string; message: string } }>((resolve, reject) => {
         worker.once('message', resolve);
