@@ -4,7 +4,6 @@
  * interface everything above uses is JobQueue (queue.ts).
  */
 import type { Job, JobError, JobStatus, Stem } from '../../preload/contract.ts';
-import type { Bus } from '../bus.ts';
 import type { JobAnalysis } from '../store/job-store.ts';
 
 export interface ProgressUpdate {
@@ -42,5 +41,4 @@ export interface QueueBackend {
    * (another runner took them over): the pool stops those at once without touching their state.
    */
   heartbeat?(ids: string[]): string[];
-  readonly events: Bus;
 }

@@ -61,7 +61,7 @@ export class EmbeddedQueue implements JobQueue {
       },
       { heartbeatMs: o.lockHeartbeatMs, staleMs: o.lockStaleMs },
     );
-    this.backend = new SqliteQueueBackend(o.store, o.bus, this.lock.owner);
+    this.backend = new SqliteQueueBackend(o.store, this.lock.owner);
     this.pool = new WorkerPool({
       backend: this.backend,
       workerScript: o.workerScript,

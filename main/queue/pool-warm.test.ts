@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Job, JobError, JobStatus } from '../../preload/contract.ts';
-import { Bus } from '../bus.ts';
 import { FAKE_WORKER, fakeWorkerConfig, tempDir, waitFor } from '../../testing/test-harness.ts';
 import type { CompleteResult, QueueBackend } from './backend.ts';
 import { WorkerPool, type PrepareResult } from './pool.ts';
@@ -17,7 +16,6 @@ function memoryBackend(jobs: Job[]): QueueBackend & { statuses: Map<string, JobS
   const statuses = new Map<string, JobStatus>(jobs.map((j) => [j.id, 'queued']));
   return {
     statuses,
-    events: new Bus(),
     claim() {
       const j = jobs.find((x) => statuses.get(x.id) === 'queued');
       if (!j) return null;

@@ -1,5 +1,4 @@
 import type { Job, JobError, JobStatus } from '../../preload/contract.ts';
-import type { Bus } from '../bus.ts';
 import type { JobStore } from '../store/job-store.ts';
 import type { CompleteResult, ProgressUpdate, QueueBackend } from './backend.ts';
 
@@ -11,7 +10,6 @@ export class SqliteQueueBackend implements QueueBackend {
    */
   constructor(
     private readonly store: JobStore,
-    readonly events: Bus,
     private readonly owner: string | null = null,
   ) {}
 
