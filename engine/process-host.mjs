@@ -18,8 +18,13 @@ import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const script = process.argv[2];
-if (!script || typeof process.send !== 'function') {
-  console.error('engine/process-host.mjs: start it with child_process.fork(host, [workerScript])');
+// Two ways in: Node's child_process.fork (CLI, `demix serve`: an IPC channel, process.send) or
+// Electron's utilityProcess.fork (the app, whose binary refuses to run as plain Node: a
+// process.parentPort whose 'message' events carry the value in `data`).
+const electronPort = process.parentPort ?? null;
+const send = electronPort ? (m) => electronPort.postMessage(m) : typeof process.send === 'function' ? (m) => process.send(m) : null;
+if (!script || !send) {
+  console.error('engine/process-host.mjs: start it with child_process.fork or utilityProcess.fork(host, [workerScript])');
   process.exit(2);
 }
 
@@ -45,7 +50,7 @@ if (nice > 0) {
 class ProcessPort extends EventEmitter {
   postMessage(message) {
     // The transfer list of a thread's postMessage has no meaning here: the value is copied.
-    process.send(message);
+    send(message);
   }
   close() {
     process.disconnect?.();
@@ -63,7 +68,9 @@ const port = new ProcessPort();
 // after its imports, while the parent may already have sent 'init').
 const waiting = [];
 let listening = false;
-process.on('message', (m) => (listening && !waiting.length ? port.emit('message', m) : waiting.push(m)));
+const arrive = (m) => (listening && !waiting.length ? port.emit('message', m) : waiting.push(m));
+if (electronPort) electronPort.on('message', (e) => arrive(e.data));
+else process.on('message', arrive);
 port.on('newListener', (event) => {
   if (event !== 'message' || listening) return;
   listening = true;
@@ -79,7 +86,11 @@ const fatal = (e) => {
   dying = true;
   const message = e instanceof Error ? e.message : String(e);
   try {
-    process.send({ __demixHostError: message, stack: e instanceof Error ? e.stack : undefined }, () => process.exit(1));
+    const report = { __demixHostError: message, stack: e instanceof Error ? e.stack : undefined };
+    if (electronPort) {
+      electronPort.postMessage(report);
+      setTimeout(() => process.exit(1), 100);
+    } else process.send(report, () => process.exit(1));
   } catch {
     process.exit(1);
   }
@@ -89,6 +100,7 @@ process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 // The parent is gone (closed, crashed or SIGKILLed): stop at once. A model run in flight cannot be
 // interrupted cleanly, and its partial files are removed by the next start's recovery.
+// (Electron ends its utility processes with the app.)
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 // Ctrl-C in a terminal signals the whole process group, this process too: the parent decides
 // (it puts the job back in the queue, then asks this process to stop between segments).

@@ -26,6 +26,7 @@ import { MediaThread } from './media-thread.ts';
 import { createObserver } from './observer.ts';
 import { DB_FILE_NAME } from './paths.ts';
 import type { LockHolder } from './queue/lock.ts';
+import type { SpawnEngine } from './queue/process-worker.ts';
 import { EmbeddedQueue } from './queue/embedded-queue.ts';
 import { chooseQueueUrl, type JobQueue } from './queue/queue.ts';
 import { SettingsStore } from './settings.ts';
@@ -46,6 +47,8 @@ export interface CoreOptions {
   workerScript?: string;
   /** The engine worker's process entry (default: engine/process-host.mjs, or dist/engine-host.mjs beside a bundle). */
   engineHostScript?: string;
+  /** How engine processes start (default: Node's child_process.fork; the app: Electron's utilityProcess, main/electron/engine-process.ts). */
+  spawnEngine?: SpawnEngine;
   /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
   mediaWorkerScript?: string;
   /** Start the worker pool (default true). When another process holds the runner lock, no workers run here. */
@@ -202,6 +205,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       prepare: (job, run) => service.prepare(job, run),
       workerScript: opts.workerScript ?? engineWorkerPath(),
       engineHostScript: opts.engineHostScript,
+      spawnEngine: opts.spawnEngine,
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,
       cancelGraceMs: opts.cancelGraceMs,

@@ -70,6 +70,10 @@ describe('npm run build', () => {
     expect(String(by('app-page')[0].csp)).toContain("script-src 'self'");
     expect(by('quit')).toHaveLength(1);
     expect(existsSync(path.join(userData, 'demix.db'))).toBe(true); // the core lives in Electron's userData
+    // Engine processes start as Electron utility processes (main/electron/engine-process.ts,
+    // tested with electron mocked) from the shipped host entry, which the build copies.
+    expect(readFileSync(path.join(dist, 'electron', 'main.js'), 'utf8')).toMatch(/utilityProcess\.fork\(/);
+    expect(readFileSync(path.join(dist, 'engine-host.mjs'), 'utf8')).toBe(readFileSync(path.join(root, 'engine', 'process-host.mjs'), 'utf8'));
   });
 
   it('the preload bundle installs window.demix from a sandbox-style CommonJS load', async () => {

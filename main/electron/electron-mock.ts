@@ -3,7 +3,10 @@
  *   vi.mock('electron', async () => (await import('./electron-mock.ts')).electronMock);
  * It records what the code under test registers so the tests can drive it.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { vi } from 'vitest';
 
 type Listener = (...args: unknown[]) => unknown;
@@ -109,6 +112,34 @@ export class FakeIpcRenderer extends EventEmitter {
   }
 }
 
+/**
+ * utilityProcess.fork: a real Node child (child_process.fork) whose script sees the
+ * `process.parentPort` of an Electron utility process (testing/utility-parent-port.test-double.mjs).
+ * Events and methods as Electron's: 'spawn', 'message' (the value), 'exit' (code), postMessage, kill.
+ */
+export class FakeUtilityProcess extends EventEmitter {
+  static forks: { modulePath: string; args: string[]; options: Record<string, unknown> }[] = [];
+  readonly child: ChildProcess;
+  pid: number | undefined;
+  constructor(modulePath: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv } = {}) {
+    super();
+    FakeUtilityProcess.forks.push({ modulePath, args, options });
+    const preload = pathToFileURL(fileURLToPath(new URL('../../testing/utility-parent-port.test-double.mjs', import.meta.url))).href;
+    this.child = fork(modulePath, args, { execArgv: ['--import', preload], env: options.env, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.pid = this.child.pid;
+    this.child.once('spawn', () => this.emit('spawn'));
+    this.child.on('message', (m: { __utility?: unknown }) => this.emit('message', m.__utility));
+    this.child.once('exit', (code, signal) => this.emit('exit', code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+  }
+  postMessage(m: unknown) {
+    this.child.send(m as object);
+  }
+  /** As Electron's: SIGTERM on POSIX. */
+  kill() {
+    return this.child.kill('SIGTERM');
+  }
+}
+
 export const ipcMain = new FakeIpcMain();
 export const ipcRenderer = new FakeIpcRenderer();
 
@@ -134,5 +165,6 @@ export const electronMock = {
   protocol: { registerSchemesAsPrivileged: vi.fn() },
   Menu: { buildFromTemplate: vi.fn((t: unknown) => ({ template: t })), setApplicationMenu: vi.fn() },
   session: { defaultSession: {} },
+  utilityProcess: { fork: (modulePath: string, args?: string[], options?: Record<string, unknown>) => new FakeUtilityProcess(modulePath, args, options) },
 };
 export default electronMock;

@@ -11,6 +11,7 @@ import { app, dialog, session, shell, BrowserWindow, Notification, type WebConte
 import { createCore, type Core } from '../core.ts';
 import { createHandlers } from '../handlers.ts';
 import { argvSkip, pathsFromArgv } from './argv.ts';
+import { utilityEngineSpawner } from './engine-process.ts';
 import { attachFeedback } from './feedback.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
 import { installMenu } from './menu.ts';
@@ -101,7 +102,8 @@ async function start(): Promise<void> {
       host: 'electron',
       appVersion: app.getVersion(),
       ...(existsSync(p.engineWorker) ? { workerScript: p.engineWorker } : {}),
-      ...(existsSync(p.engineHost) ? { engineHostScript: p.engineHost } : {}),
+      // Engine processes start as Electron utility processes (the app's binary does not run as plain Node).
+      ...(existsSync(p.engineHost) ? { engineHostScript: p.engineHost, spawnEngine: utilityEngineSpawner(p.engineHost) } : {}),
       ...(existsSync(p.mediaWorker) ? { mediaWorkerScript: p.mediaWorker } : {}),
     });
   } catch (e) {

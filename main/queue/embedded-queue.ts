@@ -9,6 +9,7 @@ import type { Bus } from '../bus.ts';
 import { FRESH_RUN, type JobStore } from '../store/job-store.ts';
 import type { QueueBackend } from './backend.ts';
 import { RunnerLock, type LockHolder } from './lock.ts';
+import type { SpawnEngine } from './process-worker.ts';
 import { WorkerPool, removePartials, type PrepareResult } from './pool.ts';
 import { toRows, type EnqueueBatch, type EnqueueJob, type JobQueue } from './queue.ts';
 import { SqliteQueueBackend } from './sqlite-backend.ts';
@@ -23,6 +24,8 @@ export interface EmbeddedQueueOptions {
   workerScript: string;
   /** The engine worker's process entry (PoolOptions.engineHostScript). */
   engineHostScript?: string;
+  /** PoolOptions.spawnEngine (the app: Electron's utilityProcess). */
+  spawnEngine?: SpawnEngine;
   modelsDir?: string;
   pollMs?: number;
   /** After this long without a worker's answer to a cancel, a line is logged. */
@@ -66,6 +69,7 @@ export class EmbeddedQueue implements JobQueue {
       backend: this.backend,
       workerScript: o.workerScript,
       engineHostScript: o.engineHostScript,
+      spawnEngine: o.spawnEngine,
       size: () => o.settings().concurrency,
       prepare: (job) => o.prepare(job, this.backend),
       onChange: o.onChange,

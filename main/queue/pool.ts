@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ProcessWorker, type EngineWorkerHandle } from './process-worker.ts';
+import { ProcessWorker, type EngineWorkerHandle, type SpawnEngine } from './process-worker.ts';
 import type { Job, JobError } from '../../preload/contract.ts';
 import type { FromWorker, ToWorker } from '../../engine/worker-protocol.ts';
 import type { QueueBackend } from './backend.ts';
@@ -32,6 +32,8 @@ export interface PoolOptions {
   engineHost?: 'process' | 'thread';
   /** The process entry (default: processHostPath()). */
   engineHostScript?: string;
+  /** Starts an engine process (default: Node's child_process.fork, see ProcessWorker; the app passes Electron's utilityProcess). */
+  spawnEngine?: SpawnEngine;
   /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
   size: () => number;
   prepare: (job: Job) => Promise<PrepareResult>;
@@ -463,7 +465,11 @@ export class WorkerPool {
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
     const worker: EngineWorkerHandle =
-      this.o.engineHost === 'thread' ? new Worker(this.o.workerScript) : new ProcessWorker(this.o.workerScript, { nice: this.o.engineNice, host: this.o.engineHostScript });
+      this.o.engineHost === 'thread'
+        ? new Worker(this.o.workerScript)
+        : this.o.spawnEngine
+          ? this.o.spawnEngine(this.o.workerScript, { nice: this.o.engineNice })
+          : new ProcessWorker(this.o.workerScript, { nice: this.o.engineNice, host: this.o.engineHostScript });
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;

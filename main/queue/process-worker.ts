@@ -30,6 +30,9 @@ export interface EngineWorkerHandle extends EventEmitter {
   unref(): void;
 }
 
+/** Starts one engine worker for a worker script (default: a ProcessWorker; the app: a utility process). */
+export type SpawnEngine = (script: string, o: { nice?: number }) => EngineWorkerHandle;
+
 /** engine/process-host.mjs from the sources, or dist/engine-host.mjs beside a bundle. */
 export function processHostPath(here = path.dirname(fileURLToPath(import.meta.url))): string {
   const candidates = [

@@ -1,0 +1,67 @@
+/**
+ * The app's engine process (Electron's utilityProcess, mocked: a test double that runs a real
+ * Node child with an emulated process.parentPort): engine/process-host.mjs takes the utility
+ * process's way in, the worker script speaks through it unchanged, crashes come back as errors,
+ * terminate() ends it, and the nice value reaches every thread.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { REPO_ROOT } from '../../testing/test-harness.ts';
+import { FakeUtilityProcess } from './electron-mock.ts';
+import { UtilityEngineWorker, utilityEngineSpawner } from './engine-process.ts';
+
+vi.mock('electron', async () => (await import('./electron-mock.ts')).electronMock);
+
+const HOST = path.join(REPO_ROOT, 'engine', 'process-host.mjs');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'demix-utility-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const ECHO = path.join(dir, 'echo.mjs');
+writeFileSync(
+  ECHO,
+  `import { parentPort } from 'node:worker_threads';
+await new Promise((r) => setTimeout(r, 200));
+parentPort.on('message', (m) => {
+  if (m.type === 'crash') setTimeout(() => { throw new Error('utility boom'); });
+  else parentPort.postMessage({ echo: m, pid: process.pid, samples: new Float32Array([0.25]) });
+});
+`,
+);
+
+const next = <T,>(w: UtilityEngineWorker, event: string) => new Promise<T>((resolve) => w.once(event, resolve));
+
+describe('UtilityEngineWorker (electron mocked)', () => {
+  it('starts the host as a utility process; the worker script answers through process.parentPort', async () => {
+    const w = utilityEngineSpawner(HOST)(ECHO, { nice: 0 }) as UtilityEngineWorker;
+    expect(FakeUtilityProcess.forks.at(-1)).toMatchObject({ modulePath: HOST, args: [ECHO], options: { serviceName: 'Demix engine' } });
+    const reply = next<{ echo: unknown; pid: number; samples: Float32Array }>(w, 'message');
+    w.postMessage({ type: 'init', modelId: 'x' });
+    const m = await reply;
+    expect(m.echo).toEqual({ type: 'init', modelId: 'x' });
+    expect(m.pid).toBe(w.child.pid);
+    expect(m.samples).toBeInstanceOf(Float32Array);
+    expect(await w.terminate()).toBe(128 + os.constants.signals.SIGKILL);
+  });
+
+  it('a crash in the script is an error event with its message, then the exit', async () => {
+    const w = new UtilityEngineWorker(HOST, ECHO);
+    const errors: string[] = [];
+    w.on('error', (e: Error) => errors.push(e.message));
+    const exit = next<number>(w, 'exit');
+    w.postMessage({ type: 'crash' });
+    expect(await exit).toBe(1);
+    expect(errors).toEqual(['utility boom']);
+  });
+
+  it.runIf(process.platform === 'linux')('every thread of the engine process runs at the nice value', async () => {
+    const w = new UtilityEngineWorker(HOST, ECHO, 10);
+    const reply = next(w, 'message');
+    w.postMessage({ type: 'ping' });
+    await reply;
+    const pid = w.child.pid!;
+    const nices = readdirSync(`/proc/${pid}/task`).map((t) => Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    expect(new Set(nices)).toEqual(new Set([10]));
+    await w.terminate();
+  });
+});
