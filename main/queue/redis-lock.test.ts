@@ -113,6 +113,37 @@ describe.skipIf(!!missing)('a Redis worker times its segment when it starts (rea
     expect(w2.lock).toMatchObject({ source: 'cached', segmentMs: 3000, lockDuration: LOCK_SEGMENTS * 3000 });
   }, 60_000);
 
+  it("each run's temp files carry its own tag (a job run again elsewhere while the first run goes on never shares them)", async () => {
+    const root = tempDir();
+    fakeWorkerConfig({ segments: 6, segmentMs: 150, stemSeconds: 0.01 });
+    const w = await startRedisWorker({ url: redis.url, concurrency: 1, pathMap: [], workerScript: FAKE_WORKER, log: () => {}, cacheDir: path.join(root, 'cache'), lockDurationMs: 60_000 });
+    const core = await fakeCore(path.join(root, 'data'), { queueUrl: redis.url });
+    try {
+      const [input] = makeInputs(root, ['tagged.mp3']);
+      const { jobs } = await core.jobs.addPaths([input], { outputDir: path.join(root, 'out') });
+      const outDir = jobs[0].outputDir!;
+      const partials = new Set<string>();
+      const poll = setInterval(() => {
+        try {
+          for (const f of fs.readdirSync(outDir)) if (f.endsWith('.partial')) partials.add(f);
+        } catch {
+          // not created yet
+        }
+      }, 5);
+      try {
+        expect((await waitStatus(core, jobs[0].id, ['done', 'failed'], 30_000)).status).toBe('done');
+      } finally {
+        clearInterval(poll);
+      }
+      expect(partials.size).toBeGreaterThan(0);
+      for (const f of partials) expect(f).toMatch(/^[a-z_]+\.wav\.[0-9a-f]{8}\.partial$/);
+      expect(fs.readdirSync(outDir).sort()).toEqual(['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav']);
+    } finally {
+      await core.close();
+      await w.close(true);
+    }
+  }, 60_000);
+
   it('explicit settings skip the measurement', async () => {
     const root = tempDir();
     const log = path.join(root, 'fake.log');

@@ -12,6 +12,7 @@
  *    this worker cannot read or write fails that job with one line naming the path and the host.
  *  - Losing Redis: the current run goes on, the connection retries with backoff, one line reports it.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,12 +230,20 @@ export async function startRedisWorker(o: RedisWorkerOptions): Promise<RunningWo
       let last = 0;
       if (canceled.has(remoteId)) failJob('CANCELED', 'Canceled.');
       const result = await thread!
-        .run(remoteId, input, outDir, { format: d.options.format, bits: d.options.bits, clipMode: d.options.clipMode, twoStems: d.options.twoStems, shifts: d.options.shifts, excerpt: d.excerpt ?? null }, (p) => {
-          const now = Date.now();
-          if (now - last < 500 && p.fraction < 1) return;
-          last = now;
-          report({ fraction: p.fraction, segmentsDone: p.segmentsDone, segmentsTotal: p.segmentsTotal, etaSec: p.etaSec });
-        })
+        .run(
+          remoteId,
+          input,
+          outDir,
+          // runTag: this run's temp files are its own (`<stem>.<ext>.<tag>.partial`), so a job that a
+          // stalled check handed to another worker while this run still goes on never shares them.
+          { format: d.options.format, bits: d.options.bits, clipMode: d.options.clipMode, twoStems: d.options.twoStems, shifts: d.options.shifts, excerpt: d.excerpt ?? null, runTag: randomBytes(4).toString('hex') },
+          (p) => {
+            const now = Date.now();
+            if (now - last < 500 && p.fraction < 1) return;
+            last = now;
+            report({ fraction: p.fraction, segmentsDone: p.segmentsDone, segmentsTotal: p.segmentsTotal, etaSec: p.etaSec });
+          },
+        )
         .catch((e: EngineError) => failJob(e.code ?? 'INTERNAL', e.code === 'CANCELED' ? 'Canceled.' : `${e.message} (on ${host})`));
       processed++;
       // The segment time of real jobs refreshes this machine's figure (the lock of the next start).
