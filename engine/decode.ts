@@ -2,11 +2,11 @@
  * Decoding any audio ffmpeg can read to interleaved stereo float32 at the model's rate,
  * streamed from an ffmpeg child process (the whole track is never held in memory).
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { DemixError } from './errors.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
+import { spawnTool } from './tool-spawn.ts';
 
 export interface ProbeInfo {
   /** From the container/header; null when ffmpeg cannot tell. */
@@ -54,7 +54,7 @@ export async function probeAudio(file: string): Promise<ProbeInfo> {
   checkInputFile(file);
   const ff = resolveFfmpeg();
   const stderr = await new Promise<string>((resolve, reject) => {
-    const child = spawn(ff.path, ['-hide_banner', '-nostdin', '-i', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnTool(ff.path, ['-hide_banner', '-nostdin', '-i', file], ['ignore', 'ignore']);
     let err = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
@@ -100,10 +100,10 @@ export async function* decodeAudio(file: string, opts: DecodeOptions = {}): Asyn
   const channels = opts.channels ?? 2;
   const ff = resolveFfmpeg();
   opts.signal?.throwIfAborted();
-  const child = spawn(
+  const child = spawnTool(
     ff.path,
     ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn', '-f', 'f32le', '-acodec', 'pcm_f32le', '-ac', String(channels), '-ar', String(sampleRate), 'pipe:1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['ignore', 'pipe'],
   );
   let stderr = '';
   child.stderr.setEncoding('utf8');

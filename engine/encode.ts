@@ -5,10 +5,10 @@
  * flac/mp3 through ffmpeg) into `<name>.partial`, and renames that into place.
  * Float wav is written directly (float never clips) and only renamed at the end.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { DemixError, toErrorInfo } from './errors.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
+import { spawnTool } from './tool-spawn.ts';
 import type { BitDepth, ClipMode, OutputFormat } from './types.ts';
 
 export interface AudioWriterOptions {
@@ -213,10 +213,10 @@ async function encodeWithFfmpeg(rawPath: string, outPath: string, o: { sampleRat
     o.format === 'flac'
       ? ['-c:a', 'flac', '-sample_fmt', o.bits === 16 ? 's16' : 's32', ...(o.bits === 16 ? [] : ['-bits_per_raw_sample', '24']), '-f', 'flac']
       : ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'];
-  const child = spawn(
+  const child = spawnTool(
     ff.path,
     ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'f32le', '-ar', String(o.sampleRate), '-ac', String(o.channels), '-i', 'pipe:0', ...codecArgs, outPath],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
+    ['pipe', 'ignore'],
   );
   let stderr = '';
   child.stderr.setEncoding('utf8');

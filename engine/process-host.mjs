@@ -106,6 +106,25 @@ process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 // (it puts the job back in the queue, then asks this process to stop between segments).
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => {});
 
+// Linux under Node (the CLI, `demix serve`): ffmpeg is started by a small spawner process,
+// forked now while this process is small (engine/spawner.mjs says why; engine/tool-spawn.ts uses
+// it). Electron's utility process cannot fork a Node child (the app's binary has RunAsNode off),
+// so there the engine spawns ffmpeg itself. DEMIX_SPAWNER=0 turns it off.
+if (process.platform === 'linux' && !process.versions.electron && process.env.DEMIX_SPAWNER !== '0') {
+  const { fork } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const entry = ['spawner.mjs', 'engine-spawner.mjs'].map((f) => here + f).find((f) => existsSync(f));
+  if (entry) {
+    const spawner = fork(entry, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    spawner.on('error', () => {});
+    spawner.unref();
+    spawner.channel?.unref();
+    globalThis.__demixSpawner = spawner;
+  }
+}
+
 const wt = require('node:worker_threads');
 wt.parentPort = port;
 syncBuiltinESMExports();

@@ -12,6 +12,7 @@
  *   dist/media-worker.js      ESM worker_threads entry for peaks and mixdowns (main/media-worker.ts)
  *   dist/ort-thread.mjs       the thread that runs ONNX Runtime (copied from engine/)
  *   dist/engine-host.mjs      the engine worker's process entry (copied from engine/process-host.mjs)
+ *   dist/engine-spawner.mjs   the engine process's ffmpeg spawner on Linux (copied from engine/spawner.mjs)
  *   dist/models/*.json        built-in model manifests (models/registry.ts looks there)
  *   dist/electron/icon.png    window/drag icon
  *   dist/THIRD-PARTY-NOTICES.txt  from the production dependency tree (scripts/licenses.mjs)
@@ -111,13 +112,14 @@ export async function buildCli() {
   copyAtomic(path.join(root, 'engine', 'ort-thread.mjs'), path.join(dist, 'ort-thread.mjs'));
   // The engine worker's process entry (main/queue/process-worker.ts) is plain JavaScript too.
   copyAtomic(path.join(root, 'engine', 'process-host.mjs'), path.join(dist, 'engine-host.mjs'));
+  copyAtomic(path.join(root, 'engine', 'spawner.mjs'), path.join(dist, 'engine-spawner.mjs'));
   for (const f of readdirSync(path.join(root, 'models'))) {
     if (f.endsWith('.json')) copyAtomic(path.join(root, 'models', f), path.join(dist, 'models', f));
   }
   // Chunks first, entries last: an entry never points at a chunk that is not there yet.
   const isChunk = (f) => f.path.includes(`${path.sep}chunks${path.sep}`);
   cli.outputFiles.sort((a, b) => Number(isChunk(b)) - Number(isChunk(a)));
-  const inputs = [...new Set([...writeOutputs(worker), ...writeOutputs(mediaWorker), ...writeOutputs(cli), 'engine/ort-thread.mjs', 'engine/process-host.mjs', 'scripts/build.mjs'])].sort();
+  const inputs = [...new Set([...writeOutputs(worker), ...writeOutputs(mediaWorker), ...writeOutputs(cli), 'engine/ort-thread.mjs', 'engine/process-host.mjs', 'engine/spawner.mjs', 'scripts/build.mjs'])].sort();
   removeOldChunks(new Set(cli.outputFiles.map((f) => f.path)));
   // Written last: bin/demix.js trusts dist/cli.js only when this list is there and older.
   writeAtomic(path.join(root, CLI_INPUTS), JSON.stringify({ inputs }, null, 1) + '\n');
