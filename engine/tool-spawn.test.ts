@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio, probeAudio } from './decode.ts';
 import { openAudioWriter } from './encode.ts';
+import { collectSamples } from './samples.test-support.ts';
 import { spawnerActive, spawnTool } from './tool-spawn.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,17 +21,7 @@ const g = globalThis as { __demixSpawner?: ChildProcess };
 let spawner: ChildProcess;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demix-tool-spawn-'));
 
-async function decodeAll(file: string, signal?: AbortSignal): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for await (const b of decodeAudio(file, { signal })) parts.push(b);
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const decodeAll = (file: string) => collectSamples(decodeAudio(file));
 
 async function encodeFlac(file: string, pcm: Float32Array): Promise<void> {
   const w = await openAudioWriter(file, { format: 'flac', bits: 16 });

@@ -7,21 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ffmpeg from '../engine/decode.ts';
 import { wavHeader } from '../engine/encode.ts';
 import { decodeAudio, probeAudio, readWavLayout } from './gpu-wav-decode.ts';
+import { collectSamples } from '../engine/samples.test-support.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'demix-wavdec-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function all(gen: AsyncGenerator<Float32Array>): Promise<Float32Array> {
-  const parts: Float32Array[] = [];
-  for await (const c of gen) parts.push(c);
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const all = collectSamples;
 
 /** 50 000 stereo frames of a two-tone signal (more than one read chunk). */
 function signal(frames = 50_000): Float32Array {
