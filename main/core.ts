@@ -45,8 +45,6 @@ export interface CoreOptions {
   appVersion: string;
   /** Tests: a fake engine worker script speaking engine/worker-protocol.ts. */
   workerScript?: string;
-  /** The engine worker's process entry (default: engine/process-host.mjs, or dist/engine-host.mjs beside a bundle). */
-  engineHostScript?: string;
   /** How engine processes start (default: Node's child_process.fork; the app: Electron's utilityProcess, main/electron/engine-process.ts). */
   spawnEngine?: SpawnEngine;
   /** The media worker (peaks, mixdown); default: main/media-worker-entry.mjs from sources, dist/media-worker.js bundled. */
@@ -204,7 +202,6 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       settings: () => settingsStore.get(),
       prepare: (job, run) => service.prepare(job, run),
       workerScript: opts.workerScript ?? engineWorkerPath(),
-      engineHostScript: opts.engineHostScript,
       spawnEngine: opts.spawnEngine,
       pollMs: opts.pollMs,
       startQueue: embeddedPaused ? false : opts.startQueue,

@@ -73,6 +73,7 @@ describe('npm run build', () => {
     // Engine processes start as Electron utility processes (main/electron/engine-process.ts,
     // tested with electron mocked) from the shipped host entry, which the build copies.
     expect(readFileSync(path.join(dist, 'electron', 'main.js'), 'utf8')).toMatch(/utilityProcess\.fork\(/);
+    expect(by('utility-fork')).toEqual([]); // nothing here starts an engine (the stub would refuse)
     expect(readFileSync(path.join(dist, 'engine-host.mjs'), 'utf8')).toBe(readFileSync(path.join(root, 'engine', 'process-host.mjs'), 'utf8'));
   });
 

@@ -5,9 +5,8 @@
  * main/queue/process-worker.ts's ProcessWorker, which the CLI and `demix serve` use.
  */
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import { utilityProcess, type UtilityProcess } from 'electron';
-import type { EngineWorkerHandle, SpawnEngine } from '../queue/process-worker.ts';
+import { emitHostMessage, niceProcess, type EngineWorkerHandle, type SpawnEngine } from '../queue/process-worker.ts';
 
 export class UtilityEngineWorker extends EventEmitter implements EngineWorkerHandle {
   readonly child: UtilityProcess;
@@ -21,20 +20,8 @@ export class UtilityEngineWorker extends EventEmitter implements EngineWorkerHan
       stdio: 'inherit',
       env: { ...process.env, DEMIX_ENGINE_NICE: String(nice) },
     });
-    if (nice > 0 && process.platform !== 'linux') {
-      // Elsewhere than Linux a process's priority is one value for all its threads: set it here.
-      this.child.once('spawn', () => {
-        try {
-          if (this.child.pid) os.setPriority(this.child.pid, Math.min(19, nice));
-        } catch {
-          // not permitted: normal priority
-        }
-      });
-    }
-    this.child.on('message', (m: unknown) => {
-      if (m && typeof m === 'object' && '__demixHostError' in m) this.emit('error', new Error(String((m as { __demixHostError: unknown }).__demixHostError)));
-      else this.emit('message', m);
-    });
+    this.child.once('spawn', () => niceProcess(this.child.pid, nice));
+    this.child.on('message', (m: unknown) => emitHostMessage(this, m));
     this.child.on('error', (type: string, location: string) => this.emit('error', new Error(`${type} at ${location}`)));
     this.exited = new Promise<number>((resolve) => {
       this.child.once('exit', (code: number) => {

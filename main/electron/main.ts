@@ -103,7 +103,7 @@ async function start(): Promise<void> {
       appVersion: app.getVersion(),
       ...(existsSync(p.engineWorker) ? { workerScript: p.engineWorker } : {}),
       // Engine processes start as Electron utility processes (the app's binary does not run as plain Node).
-      ...(existsSync(p.engineHost) ? { engineHostScript: p.engineHost, spawnEngine: utilityEngineSpawner(p.engineHost) } : {}),
+      ...(existsSync(p.engineHost) ? { spawnEngine: utilityEngineSpawner(p.engineHost) } : {}),
       ...(existsSync(p.mediaWorker) ? { mediaWorkerScript: p.mediaWorker } : {}),
     });
   } catch (e) {

@@ -22,8 +22,6 @@ export interface EmbeddedQueueOptions {
   /** Input checks, cache and output folder before the engine runs (the jobs service). */
   prepare: (job: Job, run: QueueBackend) => Promise<PrepareResult>;
   workerScript: string;
-  /** The engine worker's process entry (PoolOptions.engineHostScript). */
-  engineHostScript?: string;
   /** PoolOptions.spawnEngine (the app: Electron's utilityProcess). */
   spawnEngine?: SpawnEngine;
   modelsDir?: string;
@@ -68,7 +66,6 @@ export class EmbeddedQueue implements JobQueue {
     this.pool = new WorkerPool({
       backend: this.backend,
       workerScript: o.workerScript,
-      engineHostScript: o.engineHostScript,
       spawnEngine: o.spawnEngine,
       size: () => o.settings().concurrency,
       prepare: (job) => o.prepare(job, this.backend),

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { ProcessWorker, type EngineWorkerHandle, type SpawnEngine } from './process-worker.ts';
 import type { Job, JobError } from '../../preload/contract.ts';
 import type { FromWorker, ToWorker } from '../../engine/worker-protocol.ts';
@@ -25,14 +24,10 @@ export interface PoolOptions {
   /** Nice value for the engine workers (see engine/thread-priority.ts): the app and serve keep their event loop ahead of the model. */
   engineNice?: number;
   /**
-   * Run each engine worker in a process of its own (default; main/queue/process-worker.ts says
-   * why: forking ffmpeg from a process holding the model froze the core's event loop), or as a
-   * worker thread of this process (`'thread'`).
+   * Starts an engine process (default: a ProcessWorker, Node's child_process.fork; the app passes
+   * Electron's utilityProcess). Each engine worker is a process of its own: process-worker.ts says
+   * why (forking ffmpeg from a process holding the model froze the core's event loop).
    */
-  engineHost?: 'process' | 'thread';
-  /** The process entry (default: processHostPath()). */
-  engineHostScript?: string;
-  /** Starts an engine process (default: Node's child_process.fork, see ProcessWorker; the app passes Electron's utilityProcess). */
   spawnEngine?: SpawnEngine;
   /** Wanted number of workers (read on every pump, so settings changes apply to the next job). */
   size: () => number;
@@ -464,12 +459,9 @@ export class WorkerPool {
     const key = this.workerKey(job);
     if (slot.worker && slot.key === key && slot.ready) return slot.ready;
     if (slot.worker) await this.dispose(slot, false);
-    const worker: EngineWorkerHandle =
-      this.o.engineHost === 'thread'
-        ? new Worker(this.o.workerScript)
-        : this.o.spawnEngine
-          ? this.o.spawnEngine(this.o.workerScript, { nice: this.o.engineNice })
-          : new ProcessWorker(this.o.workerScript, { nice: this.o.engineNice, host: this.o.engineHostScript });
+    const worker: EngineWorkerHandle = this.o.spawnEngine
+      ? this.o.spawnEngine(this.o.workerScript, { nice: this.o.engineNice })
+      : new ProcessWorker(this.o.workerScript, { nice: this.o.engineNice });
     slot.worker = worker;
     slot.key = key;
     slot.provider = null;

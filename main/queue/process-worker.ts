@@ -46,9 +46,30 @@ export function processHostPath(here = path.dirname(fileURLToPath(import.meta.ur
 export interface ProcessWorkerOptions {
   /** Nice value of the whole process (all platforms: it is a process of its own). */
   nice?: number;
-  /** Extra environment (merged over this process's). */
-  env?: NodeJS.ProcessEnv;
+  /** The process entry (default: processHostPath()). */
   host?: string;
+}
+
+/**
+ * Passes on a message from engine/process-host.mjs: its report of a fatal error in the worker
+ * script becomes an 'error' (as a thread's uncaught exception would), anything else a 'message'.
+ */
+export function emitHostMessage(target: EventEmitter, m: unknown): void {
+  if (m && typeof m === 'object' && '__demixHostError' in m) target.emit('error', new Error(String((m as { __demixHostError: unknown }).__demixHostError)));
+  else target.emit('message', m);
+}
+
+/**
+ * Lowers an engine process's priority where it is one value for all its threads (macOS,
+ * Windows); on Linux engine/process-host.mjs sets every thread's own.
+ */
+export function niceProcess(pid: number | undefined, nice: number): void {
+  if (!(nice > 0) || process.platform === 'linux' || !pid) return;
+  try {
+    os.setPriority(pid, Math.min(19, Math.round(nice)));
+  } catch {
+    // not permitted: it runs at normal priority
+  }
 }
 
 export class ProcessWorker extends EventEmitter implements EngineWorkerHandle {
@@ -64,25 +85,11 @@ export class ProcessWorker extends EventEmitter implements EngineWorkerHandle {
       // The host and the scripts are plain ESM (sources register tsx themselves, see
       // engine/worker-entry.mjs); the parent's loader flags (tsx, vitest) are not inherited.
       execArgv: [],
-      env: { ...process.env, ...o.env, DEMIX_ENGINE_NICE: String(nice) },
+      env: { ...process.env, DEMIX_ENGINE_NICE: String(nice) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    if (nice && process.platform !== 'linux' && this.child.pid) {
-      // Elsewhere a process's priority is one value for all its threads: set it from here.
-      try {
-        os.setPriority(this.child.pid, nice);
-      } catch {
-        // not permitted: it runs at normal priority
-      }
-    }
-    this.child.on('message', (m: unknown) => {
-      if (m && typeof m === 'object' && '__demixHostError' in m) {
-        const e = new Error(String((m as { __demixHostError: unknown }).__demixHostError));
-        this.emit('error', e);
-        return;
-      }
-      this.emit('message', m);
-    });
+    niceProcess(this.child.pid, nice);
+    this.child.on('message', (m: unknown) => emitHostMessage(this, m));
     this.child.on('error', (e) => this.emit('error', e));
     this.exited = new Promise<number>((resolve) => {
       this.child.once('exit', (code, signal) => {
