@@ -1,5 +1,5 @@
-import { useRef, useState, type ChangeEvent, type FormEvent } from 'react';
-import { useApi, useDemix } from '../context.tsx';
+import { useEffect, useRef, type ChangeEvent, type FormEvent } from 'react';
+import { useApp, useDemix } from '../context.tsx';
 import { Icon } from './Icon.tsx';
 import { errorMessage } from '../state/store.ts';
 import { canUpload, filesFromInput } from '../state/uploads.ts';
@@ -9,30 +9,44 @@ import { canUpload, filesFromInput } from '../state/uploads.ts';
  * browser — plus the "Add by path" field (secondary in the browser).
  */
 export function AddBar({ large = false }: { large?: boolean }) {
-  const api = useApi();
+  const { api, store } = useApp();
   const addPaths = useDemix((s) => s.addPaths);
   const toast = useDemix((s) => s.toast);
   const uploadFiles = useDemix((s) => s.uploadFiles);
   const upload = canUpload(api);
   const songsInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
-  const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(0);
+  const pathInput = useRef<HTMLInputElement>(null);
+  // The field's text lives in the store: the empty screen's AddBar is replaced by the queue's when
+  // the first job appears, and a path typed meanwhile (or the focus) must not be lost with it.
+  const { draft: value, inFlight: busy } = useDemix((s) => s.addField);
+  const setAddField = useDemix((s) => s.setAddField);
+
+  // Mounted in place of a field that had the focus: take it over, caret at the end. (The old one
+  // went away without a blur event, so the store still says focused.)
+  const focused = useDemix((s) => s.addField.focused);
+  const hadFocus = useRef(focused);
+  useEffect(() => {
+    const input = pathInput.current;
+    if (!input || !hadFocus.current || input.ownerDocument.activeElement === input) return;
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }, []);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const paths = value.split(/\r?\n/).map((p) => p.trim().replace(/^["']|["']$/g, '')).filter(Boolean);
+    // The store's text, not this render's: Enter may come before the last keystroke re-rendered.
+    const submitted = store.getState().addField.draft;
+    const paths = submitted.split(/\r?\n/).map((p) => p.trim().replace(/^["']|["']$/g, '')).filter(Boolean);
     if (paths.length === 0) return;
     // Adds may overlap (a big folder takes a while): each submit is its own request, and the field
-    // is cleared only if it still shows what was submitted (never wiping a path typed meanwhile).
-    const submitted = value;
-    setValue('');
-    setBusy((n) => n + 1);
+    // is refilled on failure only if it is still empty (never wiping a path typed meanwhile).
+    setAddField((f) => ({ draft: '', inFlight: f.inFlight + 1 }));
     try {
       const res = await addPaths(paths);
-      if (!(res.added > 0 || res.rejected === 0)) setValue((v) => (v === '' ? submitted : v));
+      if (!(res.added > 0 || res.rejected === 0)) setAddField((f) => (f.draft === '' ? { draft: submitted } : {}));
     } finally {
-      setBusy((n) => n - 1);
+      setAddField((f) => ({ inFlight: f.inFlight - 1 }));
     }
   }
 
@@ -93,8 +107,11 @@ export function AddBar({ large = false }: { large?: boolean }) {
           name="path"
           aria-label="Add by path"
           placeholder={api.host === 'electron' || upload ? 'Or paste a file or folder path' : 'Paste the path of a song or a folder, e.g. /home/me/Music/song.flac'}
+          ref={pathInput}
           value={value}
-          onChange={(e) => setValue(e.target.value)}
+          onChange={(e) => setAddField({ draft: e.target.value })}
+          onFocus={() => setAddField({ focused: true })}
+          onBlur={() => setAddField({ focused: false })}
           spellCheck={false}
           autoComplete="off"
         />

@@ -46,10 +46,19 @@ export interface DemixState {
   mixer: MixerState;
   /** Browser uploads not yet enqueued (web bridge only), in order. */
   uploads: UploadRow[];
+  /**
+   * The "Add by path" field: its text, whether it has the focus, and how many adds from it are on
+   * their way. Kept here, not in the field, because the field is replaced when the first job
+   * appears (the empty screen's field gives way to the queue's): a path typed while the first add
+   * was answered must survive that, with the focus.
+   */
+  addField: { draft: string; focused: boolean; inFlight: number };
 
   /** Loads jobs and queue state and subscribes to events; returns the unsubscribe function. */
   start(): Promise<() => void>;
   addPaths(paths: string[]): Promise<{ added: number; rejected: number }>;
+  /** Updates the "Add by path" field's state (a function gets the current state). */
+  setAddField(patch: Partial<DemixState['addField']> | ((f: DemixState['addField']) => Partial<DemixState['addField']>)): void;
   /** Browser: uploads files (loose, or with folder paths: one batch per folder), then enqueues them. */
   uploadFiles(items: PickedFile[]): Promise<{ added: number; rejected: number }>;
   /** Stops one upload (the bridge keeps nothing of it). */
@@ -141,6 +150,11 @@ export function createDemixStore(api: DemixApi, opts: StoreOptions = {}): DemixS
       toasts: [],
       mixer: EMPTY_MIXER,
       uploads: [],
+      addField: { draft: '', focused: false, inFlight: 0 },
+
+      setAddField(patch) {
+        set((s) => ({ addField: { ...s.addField, ...(typeof patch === 'function' ? patch(s.addField) : patch) } }));
+      },
 
       async start() {
         // Subscribe first so nothing is missed; ids touched by events win over the (older) list.

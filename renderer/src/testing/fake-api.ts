@@ -301,7 +301,6 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
   return fake;
 }
 
-/** Marks a job finished with the given stems (as main would after a successful run). */
 /** A job as main answers an add with it: queued, nothing run yet. */
 export function queuedJob(j: Pick<Job, 'id' | 'name' | 'inputPath' | 'batchId' | 'relativePath' | 'options' | 'outputDir' | 'createdAt'>): Job {
   return {
@@ -328,6 +327,7 @@ export function queuedJob(j: Pick<Job, 'id' | 'name' | 'inputPath' | 'batchId' |
   };
 }
 
+/** Marks a job finished with the given stems (as main would after a successful run). */
 export function finishJob(fake: FakeApi, id: string, stems = ['drums', 'bass', 'other', 'vocals'], durationSec = 12): Job {
   const j = fake.jobs.get(id)!;
   return fake.patchJob(id, {
