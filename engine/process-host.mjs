@@ -106,22 +106,37 @@ process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 // (it puts the job back in the queue, then asks this process to stop between segments).
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => {});
 
-// Linux under Node (the CLI, `demix serve`): ffmpeg is started by a small spawner process,
-// forked now while this process is small (engine/spawner.mjs says why; engine/tool-spawn.ts uses
-// it). Electron's utility process cannot fork a Node child (the app's binary has RunAsNode off),
-// so there the engine spawns ffmpeg itself. DEMIX_SPAWNER=0 turns it off.
-if (process.platform === 'linux' && !process.versions.electron && process.env.DEMIX_SPAWNER !== '0') {
-  const { fork } = await import('node:child_process');
-  const { existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const entry = ['spawner.mjs', 'engine-spawner.mjs'].map((f) => here + f).find((f) => existsSync(f));
-  if (entry) {
-    const spawner = fork(entry, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
-    spawner.on('error', () => {});
-    spawner.unref();
-    spawner.channel?.unref();
-    globalThis.__demixSpawner = spawner;
+// ffmpeg is started by a small spawner process (engine/spawner.mjs says why; engine/tool-spawn.ts
+// uses it), on Linux. Under Node (the CLI, `demix serve`) this host forks it now, while this
+// process is small; in the Electron app the main process starts it as a utility process beside
+// this one (a utility process cannot start a Node child: the app's binary has RunAsNode off) and
+// says where it listens in DEMIX_SPAWNER_ADDRESS / DEMIX_SPAWNER_SECRET. DEMIX_SPAWNER=0 turns it off.
+{
+  const given = process.env.DEMIX_SPAWNER_ADDRESS && process.env.DEMIX_SPAWNER_SECRET ? { address: process.env.DEMIX_SPAWNER_ADDRESS, secret: process.env.DEMIX_SPAWNER_SECRET } : null;
+  delete process.env.DEMIX_SPAWNER_ADDRESS;
+  delete process.env.DEMIX_SPAWNER_SECRET;
+  if (given) globalThis.__demixSpawnerAddress = given;
+  else if (process.platform === 'linux' && !process.versions.electron && process.env.DEMIX_SPAWNER !== '0') {
+    const { fork } = await import('node:child_process');
+    const { randomBytes } = await import('node:crypto');
+    const { existsSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const entry = ['spawner.mjs', 'engine-spawner.mjs'].map((f) => here + f).find((f) => existsSync(f));
+    if (entry) {
+      // An abstract socket (no file left behind) that only the holder of the secret may use.
+      const where = { address: `@demix-spawner-${process.pid}-${randomBytes(8).toString('hex')}`, secret: randomBytes(24).toString('hex') };
+      const spawner = fork(entry, [where.address], {
+        execArgv: [],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'json',
+        env: { ...process.env, DEMIX_SPAWNER_SECRET: where.secret },
+      });
+      spawner.on('error', () => {});
+      spawner.unref();
+      spawner.channel?.unref();
+      globalThis.__demixSpawnerAddress = where;
+    }
   }
 }
 

@@ -6,11 +6,15 @@ import { parentPort } from 'node:worker_threads';
 import { toErrorInfo } from './errors.ts';
 import { Separator } from './separator.ts';
 import { lowerThreadPriority } from './thread-priority.ts';
+import { spawnerReady } from './tool-spawn.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 if (!parentPort) throw new Error('engine/worker.ts must run in a worker thread');
 const port = parentPort;
 const post = (m: FromWorker) => port.postMessage(m);
+// Reach the ffmpeg spawner (engine/spawner.mjs) now, while the model loads, so the first job's
+// probe does not wait for it; without one, tools are spawned from here.
+void spawnerReady();
 
 let separator: Separator | null = null;
 let current: { jobId: string; abort: AbortController } | null = null;

@@ -75,6 +75,7 @@ describe('npm run build', () => {
     expect(readFileSync(path.join(dist, 'electron', 'main.js'), 'utf8')).toMatch(/utilityProcess\.fork\(/);
     expect(by('utility-fork')).toEqual([]); // nothing here starts an engine (the stub would refuse)
     expect(readFileSync(path.join(dist, 'engine-host.mjs'), 'utf8')).toBe(readFileSync(path.join(root, 'engine', 'process-host.mjs'), 'utf8'));
+    expect(readFileSync(path.join(dist, 'engine-spawner.mjs'), 'utf8')).toBe(readFileSync(path.join(root, 'engine', 'spawner.mjs'), 'utf8'));
   });
 
   it('the preload bundle installs window.demix from a sandbox-style CommonJS load', async () => {

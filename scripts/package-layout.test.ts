@@ -62,6 +62,9 @@ describe.runIf(process.platform === 'linux')('packaged app layout (linux --dir)'
   it('native modules, the engine worker and the manifests are unpacked, for this OS only', () => {
     const unpacked = path.join(resources, 'app.asar.unpacked');
     expect(existsSync(path.join(unpacked, 'dist', 'engine-worker.js'))).toBe(true);
+    // The engine process's entry and its ffmpeg spawner: utility processes start them from the file system.
+    expect(existsSync(path.join(unpacked, 'dist', 'engine-host.mjs'))).toBe(true);
+    expect(existsSync(path.join(unpacked, 'dist', 'engine-spawner.mjs'))).toBe(true);
     expect(existsSync(path.join(unpacked, 'dist', 'models', 'htdemucs.json'))).toBe(true);
     expect(existsSync(path.join(unpacked, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
     expect(existsSync(path.join(unpacked, 'node_modules', 'onnxruntime-common', 'package.json'))).toBe(true);

@@ -2,9 +2,10 @@
  * The app's engine process (Electron's utilityProcess, mocked: a test double that runs a real
  * Node child with an emulated process.parentPort): engine/process-host.mjs takes the utility
  * process's way in, the worker script speaks through it unchanged, crashes come back as errors,
- * terminate() ends it, and the nice value reaches every thread.
+ * terminate() ends it, and the nice value reaches every thread. On Linux a second utility process,
+ * the ffmpeg spawner, starts beside it: the engine's tools are the spawner's children.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -28,6 +29,8 @@ parentPort.on('message', (m) => {
 });
 `,
 );
+
+const TOOL = path.join(REPO_ROOT, 'testing', 'tool-spawn-worker.test-double.mjs');
 
 const next = <T,>(w: UtilityEngineWorker, event: string) => new Promise<T>((resolve) => w.once(event, resolve));
 
@@ -64,4 +67,29 @@ describe('UtilityEngineWorker (electron mocked)', () => {
     expect(new Set(nices)).toEqual(new Set([10]));
     await w.terminate();
   });
+
+  it.runIf(process.platform === 'linux')('a spawner utility process starts beside it: the engine’s tools are its children; it ends with the engine', async () => {
+    const w = new UtilityEngineWorker(HOST, TOOL);
+    const [tools, engine] = FakeUtilityProcess.forks.slice(-2);
+    expect(tools).toMatchObject({ modulePath: path.join(REPO_ROOT, 'engine', 'spawner.mjs'), options: { serviceName: 'Demix tools' } });
+    expect(engine.options.serviceName).toBe('Demix engine');
+    const address = tools.args[0];
+    expect(address).toMatch(/^@demix-spawner-/);
+    const env = engine.options.env as NodeJS.ProcessEnv;
+    expect(env.DEMIX_SPAWNER_ADDRESS).toBe(address);
+    expect(env.DEMIX_SPAWNER_SECRET).toBe((tools.options.env as NodeJS.ProcessEnv).DEMIX_SPAWNER_SECRET);
+    expect(env.DEMIX_SPAWNER_SECRET!.length).toBeGreaterThanOrEqual(32);
+    const spawnerPid = w.spawner!.pid!;
+
+    const reply = next<{ ready: boolean; toolParent: number; pid: number }>(w, 'message');
+    w.postMessage({ type: 'go' });
+    const m = await reply;
+    expect(m.ready).toBe(true);
+    expect(m.toolParent).toBe(spawnerPid);
+    expect(m.toolParent).not.toBe(m.pid);
+
+    await w.terminate();
+    for (let i = 0; i < 200 && existsSync(`/proc/${spawnerPid}`) && !readFileSync(`/proc/${spawnerPid}/stat`, 'utf8').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(existsSync(`/proc/${spawnerPid}`) ? readFileSync(`/proc/${spawnerPid}/stat`, 'utf8').split(') ')[1][0] : 'gone').toMatch(/gone|Z/);
+  }, 30_000);
 });
