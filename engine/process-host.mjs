@@ -126,11 +126,11 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => {});
     if (entry) {
       // An abstract socket (no file left behind) that only the holder of the secret may use.
       const where = { address: `@demix-spawner-${process.pid}-${randomBytes(8).toString('hex')}`, secret: randomBytes(24).toString('hex') };
-      const spawner = fork(entry, [where.address], {
+      const spawner = fork(entry, [], {
         execArgv: [],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'json',
-        env: { ...process.env, DEMIX_SPAWNER_SECRET: where.secret },
+        env: { ...process.env, DEMIX_SPAWNER_ADDRESS: where.address, DEMIX_SPAWNER_SECRET: where.secret },
       });
       spawner.on('error', () => {});
       spawner.unref();

@@ -13,10 +13,11 @@
 // a Node child itself (the app's binary has the RunAsNode fuse off).
 //
 // Transport: one listening Unix socket in the abstract namespace (no file to clean up, even after
-// a SIGKILL). Its name is argv[2], written with '@' for the leading NUL byte, and every connection must open with the secret from the
-// environment (DEMIX_SPAWNER_SECRET; /proc/<pid>/environ is readable by its owner only), so no
-// other user's process on the machine can ask it for anything. Each connection opens with one
-// JSON line:
+// a SIGKILL), named by DEMIX_SPAWNER_ADDRESS ('@' for the leading NUL byte); every connection must
+// open with the secret in DEMIX_SPAWNER_SECRET. Both come in the environment, which only this
+// user can read (/proc/<pid>/environ; argv is world-readable): no other user's process can ask
+// this one for anything, nor learn the name early enough to take it before this process does.
+// Each connection opens with one JSON line:
 //   { secret, role: 'control' }            the engine's one control connection, JSON lines after:
 //     engine → here: { type: 'spawn', id, cmd, args, stdio: [in, out] } (each 'socket' or
 //                    'ignore'; stderr is relayed), { type: 'kill', id, signal }
@@ -33,13 +34,15 @@ import { spawn } from 'node:child_process';
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 
-const address = process.argv[2];
+const address = process.env.DEMIX_SPAWNER_ADDRESS ?? '';
 const secret = Buffer.from(process.env.DEMIX_SPAWNER_SECRET ?? '');
 if (!address || secret.length < 16) {
-  console.error('engine/spawner.mjs: start it with a socket address (argv) and DEMIX_SPAWNER_SECRET');
+  console.error('engine/spawner.mjs: start it with DEMIX_SPAWNER_ADDRESS and DEMIX_SPAWNER_SECRET in its environment');
   process.exit(2);
 }
-delete process.env.DEMIX_SPAWNER_SECRET; // the tools do not inherit it
+// The tools do not inherit them.
+delete process.env.DEMIX_SPAWNER_ADDRESS;
+delete process.env.DEMIX_SPAWNER_SECRET;
 
 const streams = new Map(); // id -> [stdin socket, stdout socket]
 const pending = new Map(); // id -> spawn message waiting for its streams (they come on other connections)

@@ -79,10 +79,10 @@ describe.runIf(process.platform === 'linux')('ffmpeg through the spawner process
     direct = await decodeAll(song);
     await encodeFlac(directFlac, direct);
     where = { address: `@demix-spawner-test-${process.pid}-${randomBytes(6).toString('hex')}`, secret: randomBytes(24).toString('hex') };
-    spawner = fork(path.join(here, 'spawner.mjs'), [where.address], {
+    spawner = fork(path.join(here, 'spawner.mjs'), [], {
       execArgv: [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, DEMIX_SPAWNER_SECRET: where.secret },
+      env: { ...process.env, DEMIX_SPAWNER_ADDRESS: where.address, DEMIX_SPAWNER_SECRET: where.secret },
     });
     useSpawner(where);
     expect(await spawnerReady()).toBe(true);

@@ -73,11 +73,13 @@ describe('UtilityEngineWorker (electron mocked)', () => {
     const [tools, engine] = FakeUtilityProcess.forks.slice(-2);
     expect(tools).toMatchObject({ modulePath: path.join(REPO_ROOT, 'engine', 'spawner.mjs'), options: { serviceName: 'Demix tools' } });
     expect(engine.options.serviceName).toBe('Demix engine');
-    const address = tools.args[0];
-    expect(address).toMatch(/^@demix-spawner-/);
+    // Where it listens and its secret travel in the environment (a process's argv is world-readable).
+    expect(tools.args).toEqual([]);
+    const toolsEnv = tools.options.env as NodeJS.ProcessEnv;
+    expect(toolsEnv.DEMIX_SPAWNER_ADDRESS).toMatch(/^@demix-spawner-/);
     const env = engine.options.env as NodeJS.ProcessEnv;
-    expect(env.DEMIX_SPAWNER_ADDRESS).toBe(address);
-    expect(env.DEMIX_SPAWNER_SECRET).toBe((tools.options.env as NodeJS.ProcessEnv).DEMIX_SPAWNER_SECRET);
+    expect(env.DEMIX_SPAWNER_ADDRESS).toBe(toolsEnv.DEMIX_SPAWNER_ADDRESS);
+    expect(env.DEMIX_SPAWNER_SECRET).toBe(toolsEnv.DEMIX_SPAWNER_SECRET);
     expect(env.DEMIX_SPAWNER_SECRET!.length).toBeGreaterThanOrEqual(32);
     const spawnerPid = w.spawner!.pid!;
 

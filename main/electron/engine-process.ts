@@ -33,10 +33,11 @@ export class UtilityEngineWorker extends EventEmitter implements EngineWorkerHan
       // An abstract socket only the holder of the secret may use (engine/spawner.mjs).
       const address = `@demix-spawner-${process.pid}-${randomBytes(8).toString('hex')}`;
       const secret = randomBytes(24).toString('hex');
-      const spawner = utilityProcess.fork(spawnerScript, [address], {
+      const spawner = utilityProcess.fork(spawnerScript, [], {
         serviceName: 'Demix tools',
         stdio: 'inherit',
-        env: { ...process.env, DEMIX_SPAWNER_SECRET: secret },
+        // Not in argv: anyone may read a process's argv, only this user its environment.
+        env: { ...process.env, DEMIX_SPAWNER_ADDRESS: address, DEMIX_SPAWNER_SECRET: secret },
       });
       // The tools (ffmpeg) inherit the priority of the spawner's main thread, which starts them.
       spawner.once('spawn', () => lowerPriority(spawner.pid, nice));
