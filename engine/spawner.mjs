@@ -210,8 +210,9 @@ server.listen(address.startsWith('@') ? `\0${address.slice(1)}` : address);
 
 // Nobody came: do not linger.
 const idle = setTimeout(shutdown, 60_000);
-// Forked by a Node parent (engine/process-host.mjs): go when it goes.
-if (typeof process.send === 'function') {
+// Forked by a Node parent (engine/process-host.mjs): go when it goes. (A utility process has a
+// parentPort instead; the app's main process ends it with its engine.)
+if (typeof process.send === 'function' && !process.parentPort) {
   process.on('disconnect', shutdown);
   if (!process.connected) shutdown(); // it went while this process was starting
 }
