@@ -76,9 +76,8 @@ class SpawnerLink extends EventEmitter {
   }
 
   /** A new connection to the spawner for tool `id`'s stdin (fd 0) or stdout (fd 1): this process keeps this end. */
-  async stream(id: number, fd: 0 | 1): Promise<net.Socket> {
-    const s = await connectTo(this.where, { role: 'stdio', id, fd });
-    return s;
+  stream(id: number, fd: 0 | 1): Promise<net.Socket> {
+    return connectTo(this.where, { role: 'stdio', id, fd });
   }
 
   close(): void {

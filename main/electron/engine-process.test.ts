@@ -68,8 +68,8 @@ describe('UtilityEngineWorker (electron mocked)', () => {
     await w.terminate();
   });
 
-  it.runIf(process.platform === 'linux')('a spawner utility process starts beside it: the engine’s tools are its children; it ends with the engine', async () => {
-    const w = new UtilityEngineWorker(HOST, TOOL);
+  it.runIf(process.platform === 'linux')('a spawner utility process starts beside it, niced like it: the engine’s tools are its children; it ends with the engine', async () => {
+    const w = new UtilityEngineWorker(HOST, TOOL, 10);
     const [tools, engine] = FakeUtilityProcess.forks.slice(-2);
     expect(tools).toMatchObject({ modulePath: path.join(REPO_ROOT, 'engine', 'spawner.mjs'), options: { serviceName: 'Demix tools' } });
     expect(engine.options.serviceName).toBe('Demix engine');
@@ -89,6 +89,8 @@ describe('UtilityEngineWorker (electron mocked)', () => {
     expect(m.ready).toBe(true);
     expect(m.toolParent).toBe(spawnerPid);
     expect(m.toolParent).not.toBe(m.pid);
+    // The spawner's main thread, which starts the tools (they inherit it), runs at the engine's nice value.
+    expect(Number(readFileSync(`/proc/${spawnerPid}/stat`, 'utf8').split(') ')[1].split(' ')[16])).toBe(10);
 
     await w.terminate();
     for (let i = 0; i < 200 && existsSync(`/proc/${spawnerPid}`) && !readFileSync(`/proc/${spawnerPid}/stat`, 'utf8').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 10));

@@ -13,10 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { utilityProcess, type UtilityProcess } from 'electron';
-import { emitHostMessage, niceProcess, type EngineWorkerHandle, type SpawnEngine } from '../queue/process-worker.ts';
+import { emitHostMessage, niceProcess, setPriority, type EngineWorkerHandle, type SpawnEngine } from '../queue/process-worker.ts';
 
 export class UtilityEngineWorker extends EventEmitter implements EngineWorkerHandle {
   readonly child: UtilityProcess;
@@ -40,7 +39,7 @@ export class UtilityEngineWorker extends EventEmitter implements EngineWorkerHan
         env: { ...process.env, DEMIX_SPAWNER_ADDRESS: address, DEMIX_SPAWNER_SECRET: secret },
       });
       // The tools (ffmpeg) inherit the priority of the spawner's main thread, which starts them.
-      spawner.once('spawn', () => lowerPriority(spawner.pid, nice));
+      spawner.once('spawn', () => setPriority(spawner.pid, nice));
       spawner.once('exit', () => (this.spawner = null));
       spawner.on('error', () => {}); // the engine then spawns ffmpeg itself
       this.spawner = spawner;
@@ -93,15 +92,6 @@ export function spawnerBeside(host: string): string | null {
   if (process.platform !== 'linux' || process.env.DEMIX_SPAWNER === '0') return null;
   const dir = path.dirname(host);
   return [path.join(dir, 'spawner.mjs'), path.join(dir, 'engine-spawner.mjs')].find((p) => existsSync(p)) ?? null;
-}
-
-function lowerPriority(pid: number | undefined, nice: number): void {
-  if (!(nice > 0) || !pid) return;
-  try {
-    os.setPriority(pid, Math.min(19, Math.round(nice)));
-  } catch {
-    // not permitted: normal priority
-  }
 }
 
 /** The pool's engine spawner for the app: utility processes from `host` (dist/engine-host.mjs). */

@@ -64,7 +64,12 @@ export function emitHostMessage(target: EventEmitter, m: unknown): void {
  * Windows); on Linux engine/process-host.mjs sets every thread's own.
  */
 export function niceProcess(pid: number | undefined, nice: number): void {
-  if (!(nice > 0) || process.platform === 'linux' || !pid) return;
+  if (process.platform !== 'linux') setPriority(pid, nice);
+}
+
+/** os.setPriority of `pid` (on Linux: of its main thread, and what that thread starts later); quiet where not permitted. */
+export function setPriority(pid: number | undefined, nice: number): void {
+  if (!(nice > 0) || !pid) return;
   try {
     os.setPriority(pid, Math.min(19, Math.round(nice)));
   } catch {
