@@ -166,7 +166,7 @@ function tryStart(id) {
   streams.delete(id);
   let child;
   try {
-    child = spawn(m.cmd, m.args, { stdio: [m.stdio[0] === 'socket' && s0 ? s0 : 'ignore', m.stdio[1] === 'socket' && s1 ? s1 : 'ignore', 'pipe'] });
+    child = spawn(m.cmd, m.args, { stdio: [m.stdio[0] === 'socket' ? s0 : 'ignore', m.stdio[1] === 'socket' ? s1 : 'ignore', 'pipe'] });
   } catch (e) {
     send({ type: 'error', id: m.id, code: e?.code ?? 'ESPAWN', message: String(e?.message ?? e) });
     send({ type: 'close', id: m.id, code: null, signal: null });

@@ -187,7 +187,6 @@ class SpawnedTool extends EventEmitter implements ToolProcess {
 
   private async start(cmd: string, args: string[], stdio: [Io, Io], inBuf: PassThrough, outBuf: PassThrough): Promise<void> {
     const l = await spawnerLink();
-    if (this.closed) return;
     if (!l) return this.direct(cmd, args, stdio, inBuf, outBuf);
     let onSpawned: () => void = () => {};
     const spawned = new Promise<void>((resolve) => (onSpawned = resolve));

@@ -19,12 +19,11 @@ export function AddBar({ large = false }: { large?: boolean }) {
   const pathInput = useRef<HTMLInputElement>(null);
   // The field's text lives in the store: the empty screen's AddBar is replaced by the queue's when
   // the first job appears, and a path typed meanwhile (or the focus) must not be lost with it.
-  const { draft: value, inFlight: busy } = useDemix((s) => s.addField);
+  const { draft: value, inFlight: busy, focused } = useDemix((s) => s.addField);
   const setAddField = useDemix((s) => s.setAddField);
 
   // Mounted in place of a field that had the focus: take it over, caret at the end. (The old one
   // went away without a blur event, so the store still says focused.)
-  const focused = useDemix((s) => s.addField.focused);
   const hadFocus = useRef(focused);
   useEffect(() => {
     const input = pathInput.current;
